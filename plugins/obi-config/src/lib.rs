@@ -1,1 +1,148 @@
-//! Placeholder until this crate is written.
+//! OBI's configuration model, shared by every obi-mcp toolset and by the host's
+//! `obi-mcp obi-config validate FILE`.
+//!
+//! OBI (OpenTelemetry eBPF Instrumentation) reads a YAML file plus environment variables, and
+//! silently ignores keys it does not know. This crate parses such a file (YAML or JSON, with the
+//! work bounded), validates it in three layers, applies updates as JSON merge patches without
+//! losing anything the user wrote, renders it back, and converts it to and from the equivalent
+//! environment variables:
+//!
+//! 1. **types** — enums, durations, ports, URLs, lists, with the closest valid value;
+//! 2. **OBI's startup rules** — the checks OBI runs before it starts, with OBI's own messages,
+//!    taking the environment into account (variables win over the file, as in OBI);
+//! 3. **advice OBI never gives** — unknown or misplaced keys with the closest valid key,
+//!    deprecated keys, OTLP ports contradicting the protocol, `localhost` where it cannot work,
+//!    variables that silently override the file.
+//!
+//! Every version-specific fact (keys, types, variables, deprecations, messages, the default
+//! release) lives in [`facts`]. The crate does no I/O and starts no threads; it builds for
+//! `wasm32-wasip2` as well as natively.
+//!
+//! ```
+//! use obi_config::{Severity, Target, ValidateOptions, validate_text};
+//!
+//! let yaml = "
+//! discovery:
+//!   instrument:
+//!     - open_ports: 8080
+//! otel_traces_export:
+//!   endpoint: http://localhost:4318
+//! bpf_debug: true
+//! ";
+//! let report = validate_text(yaml, &ValidateOptions::for_target(Target::Kubernetes));
+//! assert!(report.is_valid()); // no errors, so it may be written
+//! let unknown = report.at("bpf_debug").next().unwrap();
+//! assert_eq!(unknown.severity, Severity::Warning);
+//! assert!(unknown.message.contains("did you mean ebpf.bpf_debug?"));
+//! // in a pod, localhost is the pod itself
+//! assert!(report.at("otel_traces_export.endpoint").any(|f| f.rule == "localhost"));
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod advice;
+pub mod env;
+pub mod facts;
+mod finding;
+mod merge;
+pub mod model;
+mod parse;
+mod render;
+mod rules;
+pub mod schema;
+mod validate;
+
+pub use env::{ConfigConversion, EnvConversion, config_to_env, env_table, env_to_config};
+pub use finding::{Finding, MAX_FINDINGS, Report, Severity};
+pub use merge::{Updated, merge_patch, update};
+pub use model::ObiConfig;
+pub use parse::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES, ParseError, parse_json, parse_yaml};
+pub use render::{RenderError, to_json, to_yaml, yaml_has_comments};
+pub use validate::{
+    Endpoint, Target, ValidateOptions, duration_matches_schema, parse_go_duration, parse_url,
+    validate, validate_text,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The config the earlier TypeScript obi-mcp started OBI with: no selector, env names OBI
+    /// does not read. OBI exits; so must validation.
+    #[test]
+    fn earlier_obi_mcp_deployment_is_refused() {
+        let opts = ValidateOptions {
+            target: Target::Local,
+            env: [
+                ("OBI_CONFIG_PATH".to_string(), "/tmp/obi.yml".to_string()),
+                ("OBI_NETWORK_METRICS".to_string(), "true".to_string()),
+            ]
+            .into(),
+        };
+        let report = validate(
+            &json!({"otel_traces_export": {"endpoint": "http://localhost:4318"}}),
+            &opts,
+        );
+        assert!(!report.is_valid());
+        assert!(
+            report.findings[0]
+                .message
+                .starts_with(facts::messages::NO_FEATURE)
+        );
+    }
+
+    #[test]
+    fn update_then_render_keeps_user_keys() {
+        let text = "# mine\ncustom_thing: 1\nopen_port: 8080\ntrace_printer: text\n";
+        assert!(yaml_has_comments(text));
+        let current = parse_yaml(text).unwrap();
+        let out = update(
+            &current,
+            &json!({"log_level": "DEBUG"}),
+            &ValidateOptions::default(),
+        );
+        assert!(out.report.is_valid(), "{}", out.report.summary());
+        let yaml = to_yaml(&out.document).unwrap();
+        assert_eq!(
+            yaml,
+            "custom_thing: 1\nopen_port: 8080\ntrace_printer: text\nlog_level: DEBUG\n"
+        );
+    }
+
+    #[test]
+    fn summary_is_readable() {
+        let r = validate_text("open_port: 8080\n", &ValidateOptions::default());
+        let s = r.summary();
+        assert!(s.starts_with("invalid: 1 error(s)"), "{s}");
+        assert!(
+            s.contains("error: (config): you need to define at least one exporter"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn hostile_documents_are_bounded() {
+        // many unknown keys: findings are capped
+        let mut doc = serde_json::Map::new();
+        for i in 0..2000 {
+            doc.insert(format!("k{i}"), json!(i));
+        }
+        let r = validate(&serde_json::Value::Object(doc), &ValidateOptions::default());
+        assert_eq!(r.findings.len(), MAX_FINDINGS);
+        assert!(r.truncated > 0);
+        // a huge string value and a huge key
+        let big = "x".repeat(1 << 20);
+        let r = validate(
+            &json!({"log_level": big, big.clone(): 1, "open_port": 1}),
+            &ValidateOptions::default(),
+        );
+        assert!(r.findings.iter().all(|f| f.message.len() < 1000));
+        // deep nesting built in memory (not through the parser)
+        let mut v = json!(1);
+        for _ in 0..200 {
+            v = json!({"ebpf": v});
+        }
+        let _ = validate(&v, &ValidateOptions::default());
+    }
+}
