@@ -1,6 +1,7 @@
-//! The toolset's section of the server configuration (`toolsets.<name>`) and the shared OBI
-//! configuration (`obi:`). Always allowed; holds no secrets. Outside a host (native unit tests)
-//! the toolset's section is `{}` and there is no OBI configuration.
+//! The toolset's own settings and the shared OBI configuration (`obi:`). Always allowed; holds
+//! no secrets. A first-party toolset's settings are its `toolsets.<name>` section; a third-party
+//! toolset's are the `settings:` of its `toolsets.extra` entry (`{}` when absent). Outside a host
+//! (native unit tests) the settings are `{}` and there is no OBI configuration.
 
 use serde::de::DeserializeOwned;
 
@@ -19,7 +20,7 @@ pub fn raw() -> String {
 pub fn get<T: DeserializeOwned>() -> Result<T, ToolError> {
     crate::tool::parse_arguments(&raw()).map_err(|error| {
         ToolError::failed(format!(
-            "this toolset's configuration (toolsets.<name> in the obi-mcp config) is invalid: {}",
+            "this toolset's settings in the obi-mcp config are invalid: {}",
             error.message()
         ))
     })
