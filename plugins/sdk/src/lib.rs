@@ -1,4 +1,4 @@
-//! Write [obi-mcp](https://github.com/) toolsets in Rust.
+//! Write obi-mcp toolsets in Rust.
 //!
 //! A toolset is a WebAssembly component (`wasm32-wasip2`) that obi-mcp loads into a sandbox. It
 //! describes itself, offers tools (and optionally resources and prompts), and reaches the outside
@@ -74,6 +74,7 @@ mod resource;
 mod result;
 mod tool;
 mod toolset;
+mod validate;
 
 pub mod config;
 pub mod log;
@@ -86,6 +87,7 @@ pub use resource::{Resource, ResourceContents, ResourceTemplate};
 pub use result::{CallResult, Content};
 pub use tool::{NoArgs, Tool};
 pub use toolset::{Availability, Info, Toolset};
+pub use validate::validate;
 
 pub use schemars;
 pub use serde;

@@ -236,7 +236,8 @@ mod tests {
     }
 
     #[test]
-    fn every_tool_has_object_schemas() {
+    fn declarations_pass_the_host_checks_and_every_tool_has_object_schemas() {
+        assert_eq!(obi_toolset_sdk::validate::<OtlpExplain>(), Ok(()));
         for tool in OtlpExplain::tools() {
             assert_eq!(tool.input_schema()["type"], "object", "{}", tool.name());
             assert_eq!(

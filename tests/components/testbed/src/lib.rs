@@ -296,9 +296,20 @@ fn env(_ctx: &Context, _args: NoArgs) -> Result<String, ToolError> {
 }
 
 fn stdio(_ctx: &Context, _args: NoArgs) -> Result<String, ToolError> {
-    println!("testbed_stdio: this line was written to stdout");
-    eprintln!("testbed_stdio: this line was written to stderr");
-    Ok("ok".to_string())
+    use std::io::Write;
+    let stdout = writeln!(
+        std::io::stdout(),
+        "testbed_stdio: this line was written to stdout"
+    )
+    .and_then(|()| std::io::stdout().flush());
+    let stderr = writeln!(
+        std::io::stderr(),
+        "testbed_stdio: this line was written to stderr"
+    );
+    Ok(match (stdout, stderr) {
+        (Ok(()), Ok(())) => "ok".to_string(),
+        (stdout, stderr) => format!("stdout: {stdout:?}, stderr: {stderr:?}"),
+    })
 }
 
 obi_toolset_sdk::export_toolset!(Testbed);
