@@ -23,6 +23,85 @@ pub(crate) fn check(
     excluded_namespaces(doc, report);
     cache_address(doc, env, target, report);
     tc_source(doc, env, report);
+    shadowed_selectors(doc, env, report);
+    sampler_ratio(doc, env, report);
+}
+
+/// Selection settings OBI ignores because another one wins.
+fn shadowed_selectors(doc: &Value, env: &BTreeMap<String, String>, report: &mut Report) {
+    let port = setting(doc, env, "open_port", &["OTEL_EBPF_OPEN_PORT"]);
+    let exec = setting(doc, env, "executable_path", &["OTEL_EBPF_EXECUTABLE_PATH"]);
+    if let (Some(port), Some(exec)) = (port, exec) {
+        report.push(Finding::new(
+            "shadowed",
+            Severity::Warning,
+            &exec.source,
+            format!(
+                "ignored: when {} is set, OBI does not use executable_path; use discovery.instrument entries to select by port and by path",
+                port.source
+            ),
+        ));
+    }
+    let discovery = doc.get("discovery");
+    let instrument = discovery
+        .and_then(|d| d.get("instrument"))
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if instrument {
+        for key in ["services", "exclude_services"] {
+            if discovery
+                .and_then(|d| d.get(key))
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+            {
+                report.push(Finding::new(
+                    "shadowed",
+                    Severity::Warning,
+                    format!("discovery.{key}"),
+                    format!("ignored: OBI uses discovery.instrument when it is set, and then ignores discovery.{key}; move these entries to discovery.{}", if key == "services" { "instrument" } else { "exclude_instrument" }),
+                ));
+            }
+        }
+    }
+}
+
+/// Ratio samplers need an argument between 0 and 1.
+fn sampler_ratio(doc: &Value, env: &BTreeMap<String, String>, report: &mut Report) {
+    let Some(name) = setting(
+        doc,
+        env,
+        "otel_traces_export.sampler.name",
+        &["OTEL_TRACES_SAMPLER"],
+    ) else {
+        return;
+    };
+    if !name.text().ends_with("traceidratio") {
+        return;
+    }
+    let arg = setting(
+        doc,
+        env,
+        "otel_traces_export.sampler.arg",
+        &["OTEL_TRACES_SAMPLER_ARG"],
+    );
+    let ratio = arg
+        .as_ref()
+        .and_then(|a| a.text().trim().parse::<f64>().ok());
+    match (arg, ratio) {
+        (None, _) => report.push(Finding::new(
+            "sampler-arg",
+            Severity::Info,
+            &name.source,
+            "no sampler arg: the ratio defaults to 1.0 (every trace is kept); set sampler.arg, e.g. \"0.1\" for 10%",
+        )),
+        (Some(_), Some(r)) if (0.0..=1.0).contains(&r) => {}
+        (Some(a), _) => report.push(Finding::new(
+            "sampler-arg",
+            Severity::Warning,
+            &a.source,
+            format!("`{}` is not a ratio between 0 and 1; the sampler falls back to its default", a.text().chars().take(40).collect::<String>()),
+        )),
+    }
 }
 
 fn endpoints(doc: &Value, env: &BTreeMap<String, String>, target: Target, report: &mut Report) {
@@ -508,6 +587,45 @@ mod tests {
             ["excluded-namespace"]
         );
         assert!(rules_at(&r, "discovery.instrument[1].k8s_namespace").is_empty());
+    }
+
+    #[test]
+    fn shadowed_selection() {
+        let r = run(
+            json!({"open_port": 80, "executable_path": "java", "trace_printer": "text"}),
+            Target::Local,
+            &[],
+        );
+        assert!(r.at("executable_path").any(|f| f.rule == "shadowed"));
+        let r = run(
+            json!({"trace_printer": "text", "discovery": {
+            "instrument": [{"open_ports": 80}], "services": [{"open_ports": 81}]}}),
+            Target::Local,
+            &[],
+        );
+        assert!(r.at("discovery.services").any(|f| f.rule == "shadowed"));
+    }
+
+    #[test]
+    fn sampler_ratio_checked() {
+        let doc = |arg: Value| {
+            json!({"open_port": 80, "otel_traces_export": {
+            "endpoint": "http://c:4318", "sampler": {"name": "parentbased_traceidratio", "arg": arg}}})
+        };
+        let r = run(doc(json!("0.25")), Target::Local, &[]);
+        assert!(r.findings.is_empty(), "{}", r.summary());
+        let r = run(doc(json!(0.5)), Target::Local, &[]);
+        assert!(r.findings.is_empty(), "{}", r.summary());
+        let r = run(doc(json!("lots")), Target::Local, &[]);
+        assert!(
+            r.at("otel_traces_export.sampler.arg")
+                .any(|f| f.rule == "sampler-arg")
+        );
+        let r = run(doc(json!(null)), Target::Local, &[]);
+        assert!(
+            r.at("otel_traces_export.sampler.name")
+                .any(|f| f.rule == "sampler-arg")
+        );
     }
 
     #[test]

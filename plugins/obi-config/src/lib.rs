@@ -121,6 +121,55 @@ mod tests {
         );
     }
 
+    const FULL: &str = include_str!("../testdata/full.yml");
+
+    #[test]
+    fn full_config_is_valid_in_kubernetes_and_round_trips() {
+        let opts = ValidateOptions::for_target(Target::Kubernetes);
+        let report = validate_text(FULL, &opts);
+        assert!(report.is_valid(), "{}", report.summary());
+        assert_eq!(report.warnings(), 0, "{}", report.summary());
+        // every note is about ${HOST_IP}, which the pod sets
+        assert!(
+            report.findings.iter().all(|f| f.rule == "env-reference"),
+            "{}",
+            report.summary()
+        );
+        let doc = parse_yaml(FULL).unwrap();
+        assert_eq!(parse_yaml(&to_yaml(&doc).unwrap()).unwrap(), doc);
+        assert_eq!(parse_json(&to_json(&doc)).unwrap(), doc);
+        let model = ObiConfig::from_value(&doc).unwrap();
+        assert_eq!(model.prometheus_export.unwrap().port, Some(9400));
+    }
+
+    #[test]
+    fn full_config_validates_quickly() {
+        let doc = parse_yaml(FULL).unwrap();
+        let opts = ValidateOptions {
+            target: Target::Kubernetes,
+            env: [
+                ("HOST_IP".to_string(), "10.0.0.1".to_string()),
+                (
+                    "OTEL_EBPF_KUBE_METADATA_ENABLE".to_string(),
+                    "true".to_string(),
+                ),
+            ]
+            .into(),
+        };
+        let runs = 50;
+        let start = std::time::Instant::now();
+        for _ in 0..runs {
+            assert!(validate(&doc, &opts).is_valid());
+        }
+        let per_run = start.elapsed() / runs;
+        eprintln!("validation of the full config: {per_run:?} per run");
+        // Generous for unoptimized test builds on a shared 2-core machine; release is far below 1 ms.
+        assert!(
+            per_run < std::time::Duration::from_millis(50),
+            "{per_run:?}"
+        );
+    }
+
     #[test]
     fn hostile_documents_are_bounded() {
         // many unknown keys: findings are capped
