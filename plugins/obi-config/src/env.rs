@@ -42,6 +42,71 @@ pub fn env_table() -> Vec<EnvVar> {
     by_name.into_values().collect()
 }
 
+/// A short name of a value type, for documentation.
+pub fn kind_label(kind: Kind) -> String {
+    match kind {
+        Kind::Section => "section".into(),
+        Kind::Map => "map".into(),
+        Kind::List => "list".into(),
+        Kind::Bool => "bool".into(),
+        Kind::Int(_) => "integer".into(),
+        Kind::Port => "port".into(),
+        Kind::Duration => "duration".into(),
+        Kind::Str => "string".into(),
+        Kind::Enum(values) | Kind::EnumNoCase(values) => values
+            .iter()
+            .map(|v| if v.is_empty() { "\"\"" } else { v })
+            .collect::<Vec<_>>()
+            .join(" \\| "),
+        Kind::StrList { .. } => "list (comma-separated)".into(),
+        Kind::EnumList(..) => "list of names (comma-separated)".into(),
+        Kind::NumList => "list of numbers".into(),
+        Kind::PortSet => "ports / ranges (80,443,8000-8999)".into(),
+        Kind::PidSet => "PIDs (comma-separated)".into(),
+        Kind::Url => "URL".into(),
+        Kind::HostPort => "host:port".into(),
+        Kind::Ip => "IP address".into(),
+        Kind::CidrList => "CIDRs (comma-separated)".into(),
+        Kind::ContextPropagation => "all \\| disabled \\| headers,tcp".into(),
+        Kind::AgentIface => "external \\| local \\| name:IFACE".into(),
+        Kind::KubeEnable => "true \\| false \\| autodetect".into(),
+        Kind::Any => "any".into(),
+    }
+}
+
+/// The environment variable table as Markdown (the content of the crate's `ENV.md`).
+pub fn env_markdown() -> String {
+    let mut out = String::from(
+        "# OBI environment variables known to obi-config\n\n\
+         Generated from `src/facts.rs` by `obi_config::env::env_markdown()`; do not edit by hand \
+         (run `OBI_CONFIG_BLESS=1 cargo test -p obi-config env_markdown` after changing the facts).\n\n\
+         Sources: `pkg/obi/config.go`, `pkg/obi/network_cfg.go`, \
+         `pkg/export/otel/otelcfg/config_{traces,metrics}.go`, `pkg/export/otel/perapp/decfg.go`, \
+         `docs/config-schema.json` and the generated configuration reference of \
+         open-telemetry/opentelemetry-ebpf-instrumentation. Environment variables win over the \
+         YAML file; empty values are ignored. Legacy `BEYLA_*` names are accepted with a warning.\n\n\
+         ## With a YAML key\n\n| Variable | YAML key(s) | Type |\n|---|---|---|\n",
+    );
+    for var in env_table() {
+        let paths: Vec<String> = var.paths.iter().map(|p| format!("`{p}`")).collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            var.name,
+            paths.join(", "),
+            kind_label(var.kind)
+        ));
+    }
+    out.push_str("\n## Without a YAML key\n\n| Variable | Meaning |\n|---|---|\n");
+    for (name, what) in facts::ENV_ONLY {
+        out.push_str(&format!("| `{name}` | {what} |\n"));
+    }
+    out.push_str("\n## Deprecated\n\n| Variable | Use instead |\n|---|---|\n");
+    for (name, instead) in facts::DEPRECATED_ENV {
+        out.push_str(&format!("| `{name}` | {instead} |\n"));
+    }
+    out
+}
+
 /// The variable for one config path, if it has one.
 pub fn env_for_path(path: &str) -> Option<&'static str> {
     facts::KEYS
@@ -529,6 +594,20 @@ mod tests {
         assert_eq!(by_path("env:OTEL_EBPF_PROMETHEUS_PORT"), ["type"]);
         assert_eq!(by_path("env:OTEL_EBPF_NETWORK_METRICS"), ["deprecated-env"]);
         assert_eq!(by_path("env:OTEL_EBPF_FOO"), ["unknown-env"]);
+    }
+
+    #[test]
+    fn env_markdown_is_up_to_date() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ENV.md");
+        let want = env_markdown();
+        if std::env::var_os("OBI_CONFIG_BLESS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "ENV.md is stale: run OBI_CONFIG_BLESS=1 cargo test -p obi-config env_markdown"
+        );
     }
 
     #[test]

@@ -295,6 +295,7 @@ pub const KEYS: &[KeyFact] = &[
         Some("OTEL_EBPF_CHANNEL_SEND_TIMEOUT_PANIC"),
     ),
     k("profile_port", Port, Some("OTEL_EBPF_PROFILE_PORT")),
+    k("version", Any, None),
     // discovery
     k("discovery", Section, None),
     k("discovery.instrument", List, None),
@@ -1360,6 +1361,8 @@ pub const DEPRECATED_ENV: &[(&str, &str)] = &[
 
 /// Top-level key that marks a Config v2 file.
 pub const V2_MARKER: &str = "version";
+/// Values of [`V2_MARKER`] that still mean a v1 file.
+pub const V1_VERSIONS: &[&str] = &["1", "v1"];
 
 /// Kubernetes namespaces OBI never instruments by default (`discovery.default_exclude_instrument`).
 pub const DEFAULT_EXCLUDED_NAMESPACES: &[&str] = &[

@@ -21,11 +21,16 @@ pub(crate) struct Setting {
 
 impl Setting {
     pub(crate) fn text(&self) -> String {
-        match &self.value {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        }
+        scalar_text(&self.value)
+    }
+}
+
+/// A scalar as text (`"x"` -> `x`, `5` -> `5`, null -> empty).
+pub(crate) fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
     }
 }
 

@@ -62,7 +62,11 @@ pub fn validate(doc: &Value, opts: &ValidateOptions) -> Report {
         return report;
     };
     let env = env::effective_env(&opts.env, &mut report);
-    if map.contains_key(facts::V2_MARKER) {
+    let is_v2 = map.get(facts::V2_MARKER).is_some_and(|v| {
+        !matches!(v, Value::Null)
+            && !facts::V1_VERSIONS.contains(&crate::rules::scalar_text(v).as_str())
+    });
+    if is_v2 {
         report.push(Finding::new(
             "config-v2",
             Severity::Warning,
