@@ -25,6 +25,19 @@ pub struct EnvVar {
 
 /// The table of variables with YAML equivalents, sorted by name.
 pub fn env_table() -> Vec<EnvVar> {
+    table().to_vec()
+}
+
+fn table() -> &'static [EnvVar] {
+    static TABLE: std::sync::OnceLock<Vec<EnvVar>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(build_table)
+}
+
+fn find_var(name: &str) -> Option<&'static EnvVar> {
+    table().iter().find(|v| v.name == name)
+}
+
+fn build_table() -> Vec<EnvVar> {
     let mut by_name: BTreeMap<&'static str, EnvVar> = BTreeMap::new();
     for fact in facts::KEYS {
         if let Some(name) = fact.env {
@@ -87,7 +100,7 @@ pub fn env_markdown() -> String {
          YAML file; empty values are ignored. Legacy `BEYLA_*` names are accepted with a warning.\n\n\
          ## With a YAML key\n\n| Variable | YAML key(s) | Type |\n|---|---|---|\n",
     );
-    for var in env_table() {
+    for var in table() {
         let paths: Vec<String> = var.paths.iter().map(|p| format!("`{p}`")).collect();
         out.push_str(&format!(
             "| `{}` | {} | {} |\n",
@@ -166,7 +179,7 @@ fn check_env_value(name: &str, value: &str, path: &str, report: &mut Report) {
             format!("{name} is deprecated; use {instead}"),
         ));
     }
-    if let Some(var) = env_table().into_iter().find(|v| v.name == name) {
+    if let Some(var) = find_var(name) {
         let parsed = value_from_env(var.kind, value);
         let mut sub = Report::default();
         check_scalar(var.kind, &parsed, path, &mut sub);
@@ -294,7 +307,7 @@ pub struct EnvConversion {
 pub fn config_to_env(doc: &Value) -> EnvConversion {
     let mut out = EnvConversion::default();
     let mut converted: Vec<&str> = Vec::new();
-    for var in env_table() {
+    for var in table() {
         let values: Vec<(&str, &Value)> = var
             .paths
             .iter()
@@ -387,7 +400,6 @@ pub fn env_to_config(vars: &BTreeMap<String, String>) -> ConfigConversion {
         document: Value::Object(Map::new()),
         findings: Vec::new(),
     };
-    let table = env_table();
     for (raw_name, value) in vars {
         let path = format!("env:{raw_name}");
         let name = match raw_name.strip_prefix(facts::LEGACY_ENV_PREFIX) {
@@ -403,7 +415,7 @@ pub fn env_to_config(vars: &BTreeMap<String, String>) -> ConfigConversion {
             }
             None => raw_name.clone(),
         };
-        if let Some(var) = table.iter().find(|v| v.name == name) {
+        if let Some(var) = find_var(&name) {
             let parsed = value_from_env(var.kind, value);
             for p in &var.paths {
                 set_path(&mut out.document, p, parsed.clone());

@@ -46,7 +46,7 @@ pub fn parse_yaml(text: &str) -> Result<Value, ParseError> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    let budget = Budget::default();
+    let budget = Budget::new(true);
     let de = serde_norway::Deserializer::from_str(text);
     let value = BoundedValue::new(&budget)
         .deserialize(de)
@@ -59,7 +59,7 @@ pub fn parse_json(text: &str) -> Result<Value, ParseError> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(ParseError::TooLarge(text.len()));
     }
-    let budget = Budget::default();
+    let budget = Budget::new(false);
     let mut de = serde_json::Deserializer::from_str(text);
     let value = BoundedValue::new(&budget)
         .deserialize(&mut de)
@@ -94,13 +94,16 @@ pub fn kind_name(value: &Value) -> &'static str {
 struct Budget {
     nodes: Cell<usize>,
     string_bytes: Cell<usize>,
+    /// YAML input: apply merge keys.
+    yaml: bool,
 }
 
-impl Default for Budget {
-    fn default() -> Self {
+impl Budget {
+    fn new(yaml: bool) -> Self {
         Budget {
             nodes: Cell::new(MAX_NODES),
             string_bytes: Cell::new(MAX_STRING_BYTES),
+            yaml,
         }
     }
 }
@@ -240,6 +243,7 @@ impl<'de> Visitor<'de> for BoundedValue<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         self.budget.node()?;
         let mut out = Map::new();
+        let mut merged: Vec<Value> = Vec::new();
         loop {
             let key_seed = self.child()?;
             let Some(key) = map.next_key_seed(key_seed)? else {
@@ -247,8 +251,35 @@ impl<'de> Visitor<'de> for BoundedValue<'_> {
             };
             let key = key_to_string(key);
             let value = map.next_value_seed(self.child()?)?;
-            // A repeated key: the last one wins, as in Go's YAML decoding into a map.
+            if self.budget.yaml && key == "<<" {
+                // A YAML merge key (`<<: *defaults`), which OBI's YAML parser applies.
+                match value {
+                    Value::Array(items) => merged.extend(items),
+                    other => merged.push(other),
+                }
+                continue;
+            }
+            if out.contains_key(&key) {
+                // OBI's YAML parser refuses a file with a repeated key.
+                let shown: String = key.chars().take(60).collect();
+                return Err(de::Error::custom(format!(
+                    "mapping key `{shown}` is defined twice; OBI refuses such a file"
+                )));
+            }
             out.insert(key, value);
+        }
+        // Explicit keys win over merged ones; earlier merge sources win over later ones.
+        for source in merged {
+            let Value::Object(source) = source else {
+                return Err(de::Error::custom(
+                    "a merge key `<<` must refer to a mapping or a list of mappings",
+                ));
+            };
+            for (k, v) in source {
+                if !out.contains_key(&k) {
+                    out.insert(k, v);
+                }
+            }
         }
         Ok(Value::Object(out))
     }
@@ -340,6 +371,32 @@ mod tests {
         // Refused either by serde_norway's own repetition limit or by our node budget.
         let err = parse_yaml(&doc).unwrap_err().to_string();
         assert!(err.contains("more than") || err.contains("limit"), "{err}");
+    }
+
+    #[test]
+    fn merge_keys_are_applied_like_obi() {
+        let v =
+            parse_yaml("base: &b {port: 1, path: /m}\nprometheus_export:\n  <<: *b\n  port: 2\n")
+                .unwrap();
+        assert_eq!(v["prometheus_export"], json!({"port": 2, "path": "/m"}));
+        let v = parse_yaml("a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc:\n  <<: [*a, *b]\n").unwrap();
+        assert_eq!(v["c"], json!({"x": 1, "y": 2}));
+        assert!(parse_yaml("c:\n  <<: 5\n").is_err());
+        // JSON has no merge keys
+        assert_eq!(
+            parse_json(r#"{"<<": {"a": 1}}"#).unwrap(),
+            json!({"<<": {"a": 1}})
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_like_obi() {
+        let err = parse_yaml("log_level: INFO\nlog_level: DEBUG\n").unwrap_err();
+        assert!(
+            err.to_string().contains("`log_level` is defined twice"),
+            "{err}"
+        );
+        assert!(parse_json(r#"{"a": 1, "a": 2}"#).is_err());
     }
 
     #[test]
