@@ -208,7 +208,19 @@ mod tests {
     }
 
     #[test]
-    fn toolset_is_named_local() {
+    fn toolset_is_named_local_and_declarations_pass_the_host_checks() {
         assert_eq!(Local::info().name(), "local");
+        assert_eq!(obi_toolset_sdk::validate::<Local>(), Ok(()));
+    }
+
+    #[test]
+    fn output_matches_its_schema_shape() {
+        let out = call(r#"{"yaml": "open_port: 80\n"}"#).unwrap();
+        let schema = Local::tools()[0].output_schema().unwrap();
+        for key in schema["properties"].as_object().unwrap().keys() {
+            assert!(out.get(key).is_some(), "missing {key} in {out}");
+        }
+        assert_eq!(out["findings"][0]["severity"], "error");
+        assert_eq!(out["findings"][0]["path"], "");
     }
 }
