@@ -11,8 +11,22 @@ use crate::{CallResult, Context, ToolError};
 type Handler = Box<dyn Fn(&Context, &str) -> Result<CallResult, ToolError>>;
 
 /// Arguments of a tool that takes none: its input schema is an empty object.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct NoArgs {}
+
+impl JsonSchema for NoArgs {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoArgs".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> Schema {
+        schemars::json_schema!({ "type": "object", "properties": {} })
+    }
+}
 
 /// A tool: its name, description, behaviour hints, schemas and the function that runs it.
 ///
@@ -265,6 +279,7 @@ mod tests {
         let tool = Tool::text("t_none", "Nothing.", |_, _: NoArgs| Ok("ok".into()));
         let schema = tool.input_schema();
         assert_eq!(schema["type"], "object");
+        assert_eq!(schema["properties"], serde_json::json!({}));
         assert_eq!(tool.output_schema(), None);
         assert_eq!(
             tool.call(&Context::detached(), "{}").unwrap(),
