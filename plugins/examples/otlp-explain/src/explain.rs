@@ -217,10 +217,7 @@ pub fn explain(args: &ExplainArgs) -> Explanation {
     let endpoint = args.endpoint.trim();
     let parts = split_endpoint(endpoint);
 
-    let variable = match (args.variable, args.signal) {
-        (Some(variable), _) => variable,
-        (None, _) => Variable::Common,
-    };
+    let variable = args.variable.unwrap_or(Variable::Common);
     let signals: Vec<Signal> = match (variable, args.signal) {
         (Variable::Traces, _) => vec![Signal::Traces],
         (Variable::Metrics, _) => vec![Signal::Metrics],
@@ -433,6 +430,8 @@ pub fn explain(args: &ExplainArgs) -> Explanation {
         .iter()
         .filter(|f| f.severity >= Severity::Warning)
         .count();
+    let mut urls: Vec<&str> = exports.iter().map(|e| e.url.as_str()).collect();
+    urls.dedup();
     let summary = format!(
         "{} over {} to {}{}",
         signals
@@ -441,11 +440,7 @@ pub fn explain(args: &ExplainArgs) -> Explanation {
             .collect::<Vec<_>>()
             .join(" and "),
         protocol.name(),
-        exports
-            .iter()
-            .map(|e| e.url.as_str())
-            .collect::<Vec<_>>()
-            .join(" and "),
+        urls.join(" and "),
         match problems {
             0 => String::new(),
             1 => "; 1 problem".to_string(),
@@ -561,6 +556,10 @@ mod tests {
         assert_eq!(e.protocol, Protocol::Grpc);
         assert_eq!(e.exports[0].url, "http://collector:4317");
         assert!(e.protocol_source.contains("4317"));
+        assert_eq!(
+            e.summary,
+            "traces and metrics over grpc to http://collector:4317"
+        );
         assert_eq!(e.port, Some(4317));
     }
 
