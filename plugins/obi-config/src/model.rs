@@ -589,6 +589,12 @@ impl ObiConfig {
         serde_json::from_value(doc.clone()).map_err(|e| ModelError(e.to_string()))
     }
 
+    /// Parses YAML (or JSON) text into the typed model.
+    pub fn from_yaml(text: &str) -> Result<Self, ModelError> {
+        let doc = crate::parse::parse_yaml(text).map_err(|e| ModelError(e.to_string()))?;
+        Self::from_value(&doc)
+    }
+
     /// Turns the model back into a document (model keys first, then the extra keys).
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
@@ -642,6 +648,19 @@ my_own_key: {kept: true}
         let back = cfg.to_value();
         assert_eq!(back["my_own_key"], doc["my_own_key"]);
         assert_eq!(back["discovery"], doc["discovery"]);
+    }
+
+    #[test]
+    fn from_yaml_reports_parse_and_type_errors() {
+        assert_eq!(
+            ObiConfig::from_yaml("log_level: INFO\n")
+                .unwrap()
+                .log_level
+                .as_deref(),
+            Some("INFO")
+        );
+        assert!(ObiConfig::from_yaml("a: [").is_err());
+        assert!(ObiConfig::from_yaml("ebpf: 5").is_err());
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub(crate) fn setting(
     })
 }
 
+fn dynamic(s: &Setting) -> bool {
+    matches!(&s.value, Value::String(t) if t.contains("${"))
+}
+
 fn truthy(s: &Setting) -> bool {
     match &s.value {
         Value::Bool(b) => *b,
@@ -183,7 +187,9 @@ pub(crate) fn effective(doc: &Value, env: &BTreeMap<String, String>) -> Effectiv
         "prometheus_export.port",
         &["OTEL_EBPF_PROMETHEUS_PORT"],
     )
-    .filter(|s| s.text().trim().parse::<i64>().is_ok_and(|p| p != 0));
+    // A value still holding an unresolved `${VAR}` is assumed to be set to something useful:
+    // the caller did not say what the variable will hold.
+    .filter(|s| dynamic(s) || s.text().trim().parse::<i64>().is_ok_and(|p| p != 0));
     let trace_printer = setting(doc, env, "trace_printer", &["OTEL_EBPF_TRACE_PRINTER"]);
 
     // Features: metrics.features (default: application); the deprecated per-exporter lists
@@ -305,6 +311,7 @@ pub(crate) fn check(doc: &Value, env: &BTreeMap<String, String>, report: &mut Re
 
     // Rule 5 (trace printer)
     let printer_enabled = match &e.trace_printer {
+        Some(s) if dynamic(s) => true,
         Some(s) => {
             let t = s.text();
             if !t.is_empty() && !facts::TRACE_PRINTERS.contains(&t.as_str()) {
@@ -633,6 +640,22 @@ mod tests {
         assert_eq!(rules(&r), ["obi-internal-metrics"]);
         assert!(r.findings[0].message.starts_with(messages::INTERNAL_BOTH));
         assert_eq!(r.findings[0].path, "internal_metrics.prometheus.port");
+    }
+
+    #[test]
+    fn unresolved_variables_are_not_held_against_the_config() {
+        let r = run(
+            json!({"open_port": 80, "prometheus_export": {"port": "${PROM_PORT}"}}),
+            &[],
+        );
+        assert_eq!(rules(&r), Vec::<&str>::new(), "{}", r.summary());
+        let r = run(json!({"open_port": 80, "trace_printer": "${PRINTER}"}), &[]);
+        assert_eq!(rules(&r), Vec::<&str>::new(), "{}", r.summary());
+        let r = run(
+            json!({"open_port": 80, "prometheus_export": {"port": "${PROM_PORT}"}}),
+            &[("PROM_PORT", "0")],
+        );
+        assert_eq!(rules(&r), ["obi-no-exporter"]);
     }
 
     #[test]
