@@ -314,7 +314,8 @@ pub(crate) fn check(doc: &Value, env: &BTreeMap<String, String>, report: &mut Re
         Some(s) if dynamic(s) => true,
         Some(s) => {
             let t = s.text();
-            if !t.is_empty() && !facts::TRACE_PRINTERS.contains(&t.as_str()) {
+            // OBI's TracePrinter.Valid() accepts exactly these values; "" is invalid too.
+            if !facts::TRACE_PRINTERS.contains(&t.as_str()) {
                 report.push(Finding::new(
                     "obi-trace-printer",
                     Severity::Error,
@@ -328,7 +329,7 @@ pub(crate) fn check(doc: &Value, env: &BTreeMap<String, String>, report: &mut Re
                 ));
                 false
             } else {
-                !t.is_empty() && t != "disabled"
+                t != "disabled"
             }
         }
         None => false,
