@@ -15,7 +15,29 @@
 //!    variables that silently override the file.
 //!
 //! Every version-specific fact (keys, types, variables, deprecations, messages, the default
-//! release) lives in [`facts`]. The crate does no I/O and starts no threads; it builds for
+//! release) lives in [`facts`].
+//!
+//! # Rules
+//!
+//! Each [`Finding`] names the rule that produced it (`Finding::rule`):
+//!
+//! | layer | rule | severity | what |
+//! |---|---|---|---|
+//! | parse | `parse` | error | not YAML/JSON, not a mapping, too large, too deep, alias bomb, repeated key |
+//! | 1 | `type`, `range`, `port`, `pid`, `duration`, `enum`, `url`, `host-port`, `ip`, `cidr` | error (`range` below a positive minimum: warning) | a value OBI cannot use |
+//! | 1 | `duration-format` | warning | a Go duration outside the documented `^[0-9]+(ms\|s\|m)$` |
+//! | 1 | `yaml-bool` | warning | `yes`/`on`/... where a boolean is expected |
+//! | 1 | `env-reference` | warning (local) / info | `${VAR}` not in the given environment |
+//! | 1 | `too-deep`, `config-v2` | error / warning | nesting beyond the limit; a Config v2 file |
+//! | 2 | `obi-no-feature`, `obi-network-exporter`, `obi-no-exporter`, `obi-span-formats`, `obi-wildcard-char`, `obi-informers-timeout`, `obi-trace-printer`, `obi-internal-metrics` | error | OBI's startup rules 1-6, with OBI's messages |
+//! | 3 | `unknown-key` | warning | a key OBI ignores, with the closest valid key |
+//! | 3 | `deprecated-key`, `deprecated-env` | warning | deprecated, with the replacement |
+//! | 3 | `legacy-env`, `unknown-env` | warning | `BEYLA_*` names; `OTEL_EBPF_*` names OBI does not read |
+//! | 3 | `otlp-port-protocol`, `otlp-path`, `localhost` | warning (`otlp-path` for gRPC: info) | 4317 vs 4318, `/v1/...` appended twice, loopback endpoints in a container or pod |
+//! | 3 | `env-override`, `port-clash`, `shadowed`, `excluded-namespace`, `sampler-arg`, `tc-source` | warning / info | the file says one thing and OBI does another |
+//!
+//! Findings of the env conversion ([`config_to_env`], [`env_to_config`]) use `env-conflict`,
+//! `no-env-form`, `no-env` and `env-only`. The crate does no I/O and starts no threads; it builds for
 //! `wasm32-wasip2` as well as natively.
 //!
 //! ```
@@ -54,7 +76,7 @@ mod validate;
 
 pub use env::{ConfigConversion, EnvConversion, config_to_env, env_table, env_to_config};
 pub use finding::{Finding, MAX_FINDINGS, Report, Severity};
-pub use merge::{Updated, merge_patch, update};
+pub use merge::{MAX_CHANGED_PATHS, Updated, changed_paths, merge_patch, update};
 pub use model::ObiConfig;
 pub use parse::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES, ParseError, parse_json, parse_yaml};
 pub use render::{RenderError, to_json, to_yaml, yaml_has_comments};

@@ -37,6 +37,42 @@ pub struct Updated {
     pub report: Report,
     /// Whether the patch changed anything.
     pub changed: bool,
+    /// Dotted paths that were added, removed or changed (at most [`MAX_CHANGED_PATHS`]).
+    pub changed_paths: Vec<String>,
+}
+
+/// Most paths [`changed_paths`] lists.
+pub const MAX_CHANGED_PATHS: usize = 200;
+
+/// The dotted paths where `after` differs from `before`: the deepest mapping keys that were
+/// added, removed or changed (a changed list is one path).
+pub fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff(before, after, "", &mut out, 0);
+    out
+}
+
+fn diff(before: &Value, after: &Value, path: &str, out: &mut Vec<String>, depth: usize) {
+    if out.len() >= MAX_CHANGED_PATHS || before == after {
+        return;
+    }
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) if depth < crate::parse::MAX_DEPTH => {
+            for (k, bv) in b {
+                let p = crate::validate::join(path, k);
+                match a.get(k) {
+                    Some(av) => diff(bv, av, &p, out, depth + 1),
+                    None => out.push(p),
+                }
+            }
+            for k in a.keys().filter(|k| !b.contains_key(*k)) {
+                if out.len() < MAX_CHANGED_PATHS {
+                    out.push(crate::validate::join(path, k));
+                }
+            }
+        }
+        _ => out.push(path.to_string()),
+    }
 }
 
 /// Applies a merge patch to the current configuration and validates the result.
@@ -44,11 +80,12 @@ pub fn update(current: &Value, patch: &Value, opts: &ValidateOptions) -> Updated
     let mut document = current.clone();
     merge_patch(&mut document, patch);
     let report = validate(&document, opts);
-    let changed = &document != current;
+    let changed_paths = changed_paths(current, &document);
     Updated {
+        changed: !changed_paths.is_empty(),
+        changed_paths,
         document,
         report,
-        changed,
     }
 }
 
@@ -131,6 +168,7 @@ mod tests {
         assert_eq!(keys, ["my_custom", "ebpf", "trace_printer"]);
         assert_eq!(out.document["ebpf"], json!({"zz": 1, "bpf_debug": true}));
         assert!(out.changed);
+        assert_eq!(out.changed_paths, ["log_level", "ebpf.bpf_debug"]);
     }
 
     #[test]
@@ -145,5 +183,14 @@ mod tests {
         let out = update(&current, &json!({}), &ValidateOptions::default());
         assert!(out.report.is_valid());
         assert!(!out.changed);
+        assert!(out.changed_paths.is_empty());
+    }
+
+    #[test]
+    fn changed_paths_lists_added_removed_and_changed_keys() {
+        let before = json!({"a": {"b": 1, "c": [1]}, "d": 1});
+        let after = json!({"a": {"b": 2, "c": [1, 2], "e": {"f": 1}}});
+        assert_eq!(changed_paths(&before, &after), ["a.b", "a.c", "a.e", "d"]);
+        assert_eq!(changed_paths(&json!(1), &json!(2)), [""]);
     }
 }
