@@ -44,7 +44,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A new finding.
+    /// A new finding. Very long paths and messages (from hostile input) are shortened.
     pub fn new(
         rule: &str,
         severity: Severity,
@@ -52,9 +52,9 @@ impl Finding {
         message: impl Into<String>,
     ) -> Self {
         Finding {
-            path: path.into(),
+            path: clip(path.into(), MAX_PATH_CHARS),
             severity,
-            message: message.into(),
+            message: clip(message.into(), MAX_MESSAGE_CHARS),
             rule: rule.to_string(),
         }
     }
@@ -68,6 +68,24 @@ impl fmt::Display for Finding {
             &self.path
         };
         write!(f, "{}: {}: {}", self.severity, path, self.message)
+    }
+}
+
+/// Longest path a finding keeps, in characters.
+pub const MAX_PATH_CHARS: usize = 200;
+/// Longest message a finding keeps, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+fn clip(s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(3)).collect();
+    if out.len() < s.len() {
+        out.push_str("...");
+        out
+    } else {
+        s
     }
 }
 
@@ -150,5 +168,35 @@ impl Report {
             out.push_str(&format!("\n... and {} more finding(s)", self.truncated));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_paths_and_messages_are_clipped() {
+        let f = Finding::new("r", Severity::Info, "p".repeat(10_000), "m".repeat(10_000));
+        assert_eq!(f.path.chars().count(), MAX_PATH_CHARS);
+        assert_eq!(f.message.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(f.path.ends_with("..."));
+        // the limit counts characters, not bytes
+        let f = Finding::new("r", Severity::Info, "é".repeat(150), "short");
+        assert_eq!(f.path.chars().count(), 150);
+        assert_eq!(f.message, "short");
+    }
+
+    #[test]
+    fn report_counts_and_summary() {
+        let mut r = Report::default();
+        r.push(Finding::new("w", Severity::Warning, "a", "careful"));
+        r.push(Finding::new("e", Severity::Error, "", "broken"));
+        r.sort();
+        assert_eq!((r.errors(), r.warnings(), r.is_valid()), (1, 1, false));
+        assert_eq!(
+            r.summary(),
+            "invalid: 1 error(s), 1 warning(s), 0 note(s)\nerror: (config): broken\nwarning: a: careful"
+        );
     }
 }

@@ -75,7 +75,7 @@ pub mod schema;
 mod validate;
 
 pub use env::{ConfigConversion, EnvConversion, config_to_env, env_table, env_to_config};
-pub use finding::{Finding, MAX_FINDINGS, Report, Severity};
+pub use finding::{Finding, MAX_FINDINGS, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, Report, Severity};
 pub use merge::{MAX_CHANGED_PATHS, Updated, changed_paths, merge_patch, update};
 pub use model::ObiConfig;
 pub use parse::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES, ParseError, parse_json, parse_yaml};
