@@ -146,7 +146,7 @@ pub fn effective_env(
                         "legacy-env",
                         Severity::Warning,
                         &path,
-                        format!("{name} is Beyla's name and {renamed} is also set; {renamed} is used, remove {name}"),
+                        format!("{name} is the Beyla-era name of {renamed}, which is also set; {renamed} wins, remove {name}"),
                     ));
                     continue;
                 }
@@ -154,7 +154,7 @@ pub fn effective_env(
                     "legacy-env",
                     Severity::Warning,
                     &path,
-                    format!("{name} is Beyla's name for {renamed}; OBI reads only OTEL_EBPF_* names, so rename it to {renamed} (checked here as {renamed})"),
+                    format!("{name} is the Beyla-era name; OBI documents {renamed}, so rename it (checked here as {renamed})"),
                 ));
                 renamed
             }
@@ -409,7 +409,7 @@ pub fn env_to_config(vars: &BTreeMap<String, String>) -> ConfigConversion {
                     "legacy-env",
                     Severity::Warning,
                     &path,
-                    format!("{raw_name} is Beyla's name; converted as {renamed}"),
+                    format!("{raw_name} is the Beyla-era name; converted as {renamed}"),
                 ));
                 renamed
             }
@@ -619,6 +619,22 @@ mod tests {
         assert!(
             have == want,
             "ENV.md is stale: run OBI_CONFIG_BLESS=1 cargo test -p obi-config env_markdown"
+        );
+    }
+
+    #[test]
+    fn beyla_name_loses_to_the_obi_name() {
+        let mut r = Report::default();
+        let e = effective_env(
+            &env(&[("BEYLA_OPEN_PORT", "1"), ("OTEL_EBPF_OPEN_PORT", "2")]),
+            &mut r,
+        );
+        assert_eq!(e.get("OTEL_EBPF_OPEN_PORT").map(String::as_str), Some("2"));
+        let f = r.at("env:BEYLA_OPEN_PORT").next().unwrap();
+        assert!(
+            f.message.contains("OTEL_EBPF_OPEN_PORT wins"),
+            "{}",
+            f.message
         );
     }
 
