@@ -299,6 +299,9 @@ fn set_path(doc: &mut Value, path: &str, value: Value) {
 pub struct EnvConversion {
     /// The variables, sorted by name.
     pub vars: BTreeMap<String, String>,
+    /// The part of the document the variables do not cover (for a config file next to them);
+    /// sections emptied by the conversion are removed.
+    pub remainder: Value,
     /// Keys that could not be converted (they stay in the YAML file), and conflicts.
     pub findings: Vec<Finding>,
 }
@@ -316,6 +319,27 @@ pub fn config_to_env(doc: &Value) -> EnvConversion {
         let Some((first_path, first)) = values.first() else {
             continue;
         };
+        if values.len() < var.paths.len() {
+            // The variable would also set the keys the file leaves unset (e.g.
+            // OTEL_EXPORTER_OTLP_PROTOCOL sets the metrics protocol too).
+            let unset: Vec<&str> = var
+                .paths
+                .iter()
+                .copied()
+                .filter(|p| !values.iter().any(|(q, _)| q == p))
+                .collect();
+            out.findings.push(Finding::new(
+                "env-conflict",
+                Severity::Info,
+                *first_path,
+                format!(
+                    "{} would also set {}; keep {first_path} in the YAML file",
+                    var.name,
+                    unset.join(", ")
+                ),
+            ));
+            continue;
+        }
         if let Some((other_path, _)) = values.iter().find(|(_, v)| *v != *first) {
             out.findings.push(Finding::new(
                 "env-conflict",
@@ -346,7 +370,31 @@ pub fn config_to_env(doc: &Value) -> EnvConversion {
         }
     }
     leftovers(doc, "", &converted, &mut out.findings, 0);
+    let mut remainder = doc.clone();
+    for path in &converted {
+        remove_path(&mut remainder, path);
+    }
+    out.remainder = remainder;
     out
+}
+
+/// Removes a dotted path, then the sections it leaves empty.
+fn remove_path(doc: &mut Value, path: &str) {
+    let Some((head, rest)) = path.split_once('.') else {
+        if let Some(map) = doc.as_object_mut() {
+            map.shift_remove(path);
+        }
+        return;
+    };
+    let Some(map) = doc.as_object_mut() else {
+        return;
+    };
+    if let Some(child) = map.get_mut(head) {
+        remove_path(child, rest);
+        if child.as_object().is_some_and(Map::is_empty) {
+            map.shift_remove(head);
+        }
+    }
 }
 
 fn leftovers(v: &Value, path: &str, converted: &[&str], findings: &mut Vec<Finding>, depth: usize) {
@@ -538,6 +586,31 @@ mod tests {
             }
             _ => doc.clone(),
         }
+    }
+
+    #[test]
+    fn remainder_keeps_what_env_cannot_hold() {
+        let doc = json!({"log_level": "INFO", "ebpf": {"bpf_debug": true},
+            "discovery": {"instrument": [{"open_ports": 80}], "min_process_age": "5s"}});
+        let conv = config_to_env(&doc);
+        assert_eq!(
+            conv.remainder,
+            json!({"discovery": {"instrument": [{"open_ports": 80}]}})
+        );
+        assert_eq!(conv.vars.len(), 3);
+    }
+
+    #[test]
+    fn shared_variable_is_not_written_when_it_would_set_more() {
+        let doc = json!({"otel_traces_export": {"protocol": "grpc"}});
+        let conv = config_to_env(&doc);
+        assert!(conv.vars.is_empty());
+        assert!(
+            conv.findings[0]
+                .message
+                .contains("would also set otel_metrics_export.protocol")
+        );
+        assert_eq!(conv.remainder, doc);
     }
 
     #[test]
