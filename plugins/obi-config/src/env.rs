@@ -401,11 +401,12 @@ fn leftovers(v: &Value, path: &str, converted: &[&str], findings: &mut Vec<Findi
     if findings.len() >= crate::finding::MAX_FINDINGS || depth > 16 {
         return;
     }
-    if converted.contains(&path) {
+    // Converted keys, and keys with a variable that could not be used (reported already).
+    if converted.contains(&path) || env_for_path(path).is_some() {
         return;
     }
     match v {
-        Value::Object(m) if path.is_empty() || env_for_path(path).is_none() => {
+        Value::Object(m) => {
             // A section: recurse unless no key below it has a variable at all.
             let has_env_below = path.is_empty()
                 || facts::KEYS
@@ -586,6 +587,24 @@ mod tests {
             }
             _ => doc.clone(),
         }
+    }
+
+    #[test]
+    fn values_without_an_env_form_stay_in_the_file() {
+        let doc = json!({"log_level": {"nested": 1}, "network": {"interfaces": ["a,b"]}});
+        let conv = config_to_env(&doc);
+        assert!(conv.vars.is_empty(), "{:?}", conv.vars);
+        let rules: Vec<_> = conv
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.path.as_str()))
+            .collect();
+        assert!(rules.contains(&("no-env-form", "log_level")), "{rules:?}");
+        assert!(
+            rules.contains(&("no-env-form", "network.interfaces")),
+            "{rules:?}"
+        );
+        assert_eq!(conv.remainder, doc);
     }
 
     #[test]

@@ -28,7 +28,7 @@
 //! | 1 | `duration-format` | warning | a Go duration outside the documented `^[0-9]+(ms\|s\|m)$` |
 //! | 1 | `yaml-bool` | warning | `yes`/`on`/... where a boolean is expected |
 //! | 1 | `env-reference` | warning (local) / info | `${VAR}` not in the given environment |
-//! | 1 | `too-deep`, `config-v2` | error / warning | nesting beyond the limit; a Config v2 file |
+//! | 1 | `config-v2` | warning | a Config v2 file (top-level `version`), not checked further |
 //! | 2 | `obi-no-feature`, `obi-network-exporter`, `obi-no-exporter`, `obi-span-formats`, `obi-wildcard-char`, `obi-informers-timeout`, `obi-trace-printer`, `obi-internal-metrics` | error | OBI's startup rules 1-6, with OBI's messages |
 //! | 3 | `unknown-key` | warning | a key OBI ignores, with the closest valid key |
 //! | 3 | `deprecated-key`, `deprecated-env` | warning | deprecated, with the replacement |
@@ -144,6 +144,294 @@ mod tests {
     }
 
     const FULL: &str = include_str!("../testdata/full.yml");
+
+    /// One example per validation rule: the rule fires at the expected path.
+    #[test]
+    fn every_rule_fires_at_its_path() {
+        let base = || json!({"open_port": 80, "trace_printer": "text"});
+        let with = |extra: serde_json::Value| {
+            let mut d = base();
+            merge_patch(&mut d, &extra);
+            d
+        };
+        let cases: Vec<(&str, serde_json::Value, Vec<(&str, &str)>, Target, &str)> = vec![
+            (
+                "type",
+                with(json!({"ebpf": {"batch_length": "many"}})),
+                vec![],
+                Target::Local,
+                "ebpf.batch_length",
+            ),
+            (
+                "range",
+                with(json!({"ebpf": {"batch_length": -1}})),
+                vec![],
+                Target::Local,
+                "ebpf.batch_length",
+            ),
+            (
+                "port",
+                with(json!({"health_check": {"port": 99999}})),
+                vec![],
+                Target::Local,
+                "health_check.port",
+            ),
+            (
+                "pid",
+                with(json!({"target_pids": [0]})),
+                vec![],
+                Target::Local,
+                "target_pids[0]",
+            ),
+            (
+                "duration",
+                with(json!({"shutdown_timeout": "soon"})),
+                vec![],
+                Target::Local,
+                "shutdown_timeout",
+            ),
+            (
+                "duration-format",
+                with(json!({"shutdown_timeout": "1h"})),
+                vec![],
+                Target::Local,
+                "shutdown_timeout",
+            ),
+            (
+                "enum",
+                with(json!({"log_format": "xml"})),
+                vec![],
+                Target::Local,
+                "log_format",
+            ),
+            (
+                "url",
+                with(json!({"otel_traces_export": {"endpoint": "collector"}})),
+                vec![],
+                Target::Local,
+                "otel_traces_export.endpoint",
+            ),
+            (
+                "host-port",
+                with(json!({"attributes": {"kubernetes": {"meta_cache_address": "x"}}})),
+                vec![],
+                Target::Local,
+                "attributes.kubernetes.meta_cache_address",
+            ),
+            (
+                "ip",
+                with(json!({"health_check": {"listen_address": "home"}})),
+                vec![],
+                Target::Local,
+                "health_check.listen_address",
+            ),
+            (
+                "cidr",
+                with(json!({"network": {"cidrs": ["10/8"]}})),
+                vec![],
+                Target::Local,
+                "network.cidrs[0]",
+            ),
+            (
+                "yaml-bool",
+                with(json!({"enforce_sys_caps": "on"})),
+                vec![],
+                Target::Local,
+                "enforce_sys_caps",
+            ),
+            (
+                "env-reference",
+                with(json!({"service_name": "${APP}"})),
+                vec![],
+                Target::Local,
+                "service_name",
+            ),
+            (
+                "config-v2",
+                json!({"version": "v2"}),
+                vec![],
+                Target::Local,
+                "version",
+            ),
+            ("obi-no-feature", json!({}), vec![], Target::Local, ""),
+            (
+                "obi-network-exporter",
+                json!({"network": {"enable": true}}),
+                vec![],
+                Target::Local,
+                "network.enable",
+            ),
+            (
+                "obi-no-exporter",
+                json!({"open_port": 80}),
+                vec![],
+                Target::Local,
+                "",
+            ),
+            (
+                "obi-span-formats",
+                with(
+                    json!({"prometheus_export": {"port": 9400}, "metrics": {"features": ["application_span", "application_span_otel"]}}),
+                ),
+                vec![],
+                Target::Local,
+                "metrics.features",
+            ),
+            (
+                "obi-wildcard-char",
+                with(json!({"routes": {"wildcard_char": "--"}})),
+                vec![],
+                Target::Local,
+                "routes.wildcard_char",
+            ),
+            (
+                "obi-informers-timeout",
+                with(json!({"attributes": {"kubernetes": {"informers_sync_timeout": "0s"}}})),
+                vec![],
+                Target::Local,
+                "attributes.kubernetes.informers_sync_timeout",
+            ),
+            (
+                "obi-trace-printer",
+                json!({"open_port": 80, "trace_printer": "loud"}),
+                vec![],
+                Target::Local,
+                "trace_printer",
+            ),
+            (
+                "obi-internal-metrics",
+                with(json!({"internal_metrics": {"exporter": "otel"}})),
+                vec![],
+                Target::Local,
+                "internal_metrics.exporter",
+            ),
+            (
+                "unknown-key",
+                with(json!({"bpf_debug": true})),
+                vec![],
+                Target::Local,
+                "bpf_debug",
+            ),
+            (
+                "deprecated-key",
+                with(json!({"service_name": "x"})),
+                vec![],
+                Target::Local,
+                "service_name",
+            ),
+            (
+                "deprecated-env",
+                base(),
+                vec![("OTEL_EBPF_EXECUTABLE_PATH", "java")],
+                Target::Local,
+                "env:OTEL_EBPF_EXECUTABLE_PATH",
+            ),
+            (
+                "legacy-env",
+                base(),
+                vec![("BEYLA_LOG_LEVEL", "DEBUG")],
+                Target::Local,
+                "env:BEYLA_LOG_LEVEL",
+            ),
+            (
+                "unknown-env",
+                base(),
+                vec![("OTEL_EBPF_LOGLEVEL", "DEBUG")],
+                Target::Local,
+                "env:OTEL_EBPF_LOGLEVEL",
+            ),
+            (
+                "otlp-port-protocol",
+                with(
+                    json!({"otel_traces_export": {"endpoint": "http://c:4318", "protocol": "grpc"}}),
+                ),
+                vec![],
+                Target::Local,
+                "otel_traces_export.endpoint",
+            ),
+            (
+                "otlp-path",
+                base(),
+                vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/v1/metrics")],
+                Target::Local,
+                "env:OTEL_EXPORTER_OTLP_ENDPOINT",
+            ),
+            (
+                "localhost",
+                with(json!({"otel_metrics_export": {"endpoint": "http://127.0.0.1:4318"}})),
+                vec![],
+                Target::Container,
+                "otel_metrics_export.endpoint",
+            ),
+            (
+                "env-override",
+                with(json!({"log_level": "INFO"})),
+                vec![("OTEL_EBPF_LOG_LEVEL", "WARN")],
+                Target::Local,
+                "log_level",
+            ),
+            (
+                "port-clash",
+                with(json!({"prometheus_export": {"port": 9400}, "profile_port": 9400})),
+                vec![],
+                Target::Local,
+                "profile_port",
+            ),
+            (
+                "shadowed",
+                with(json!({"executable_path": "java"})),
+                vec![],
+                Target::Local,
+                "executable_path",
+            ),
+            (
+                "excluded-namespace",
+                with(json!({"discovery": {"instrument": [{"k8s_namespace": "cert-manager"}]}})),
+                vec![],
+                Target::Kubernetes,
+                "discovery.instrument[0].k8s_namespace",
+            ),
+            (
+                "sampler-arg",
+                with(
+                    json!({"otel_traces_export": {"sampler": {"name": "traceidratio", "arg": "2"}}}),
+                ),
+                vec![],
+                Target::Local,
+                "otel_traces_export.sampler.arg",
+            ),
+            (
+                "tc-source",
+                with(json!({"network": {"source": "tc"}})),
+                vec![],
+                Target::Local,
+                "network.source",
+            ),
+        ];
+        for (rule, doc, env, target, path) in cases {
+            let opts = ValidateOptions {
+                target,
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            };
+            let report = validate(&doc, &opts);
+            assert!(
+                report
+                    .findings
+                    .iter()
+                    .any(|f| f.rule == rule && f.path == path),
+                "{rule} at {path:?}: {}",
+                report.summary()
+            );
+        }
+        let r = validate_text("a: [", &ValidateOptions::default());
+        assert_eq!(
+            (r.findings[0].rule.as_str(), r.findings[0].path.as_str()),
+            ("parse", "")
+        );
+    }
 
     #[test]
     fn full_config_is_valid_in_kubernetes_and_round_trips() {
