@@ -154,7 +154,15 @@ mod tests {
             merge_patch(&mut d, &extra);
             d
         };
-        let cases: Vec<(&str, serde_json::Value, Vec<(&str, &str)>, Target, &str)> = vec![
+        /// (rule, document, environment, target, expected path)
+        type Case = (
+            &'static str,
+            serde_json::Value,
+            Vec<(&'static str, &'static str)>,
+            Target,
+            &'static str,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "type",
                 with(json!({"ebpf": {"batch_length": "many"}})),
