@@ -178,7 +178,7 @@ fn endpoint(
                 &ep.source,
                 format!(
                     "{} is not a URL with a scheme and a host, like http://collector:4318",
-                    show(&ep.value)
+                    crate::validate::redact_url(&text)
                 ),
             ));
         }
@@ -219,7 +219,7 @@ fn endpoint(
             &ep.source,
             format!(
                 "OBI appends /v1/traces and /v1/metrics to OTEL_EXPORTER_OTLP_ENDPOINT, so this becomes {}/v1/...; drop the path, or use OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_METRICS_ENDPOINT for a full URL",
-                text.trim_end_matches('/')
+                crate::validate::redact_url(text.trim_end_matches('/'))
             ),
         ));
     }
@@ -512,6 +512,26 @@ mod tests {
             rules_at(&r, "attributes.kubernetes.meta_cache_address"),
             ["localhost"]
         );
+    }
+
+    #[test]
+    fn endpoint_credentials_stay_out_of_messages() {
+        let r = run(
+            json!({"open_port": 80}),
+            Target::Kubernetes,
+            &[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://me:hunter2@localhost:4318/v1/traces",
+            )],
+        );
+        assert!(r.findings.len() >= 2, "{}", r.summary());
+        assert!(!r.summary().contains("hunter2"), "{}", r.summary());
+        let r = run(
+            json!({"open_port": 80}),
+            Target::Local,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "me:hunter2@nowhere")],
+        );
+        assert!(!r.summary().contains("hunter2"), "{}", r.summary());
     }
 
     #[test]

@@ -810,13 +810,23 @@ pub struct Endpoint {
     pub path: String,
 }
 
-/// Parses an endpoint URL the way OBI requires it: a scheme and a host.
+/// A URL with any `user:password@` part replaced by `***@`, so messages never show credentials.
+pub fn redact_url(s: &str) -> String {
+    let start = s.find("://").map_or(0, |i| i + 3);
+    let end = s[start..].find('/').map_or(s.len(), |i| start + i);
+    match s[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &s[..start], &s[start + at..]),
+        None => s.to_string(),
+    }
+}
+
+/// Parses an endpoint URL the way OBI requires it: a scheme and a host. Error messages show the
+/// URL without credentials.
 pub fn parse_url(s: &str) -> Result<Endpoint, String> {
+    let shown = short(&redact_url(s));
     let Some((scheme, rest)) = s.split_once("://") else {
         return Err(format!(
-            "`{}` has no scheme; OBI needs a full URL such as http://{}",
-            short(s),
-            short(s)
+            "`{shown}` has no scheme; OBI needs a full URL such as http://{shown}"
         ));
     };
     if scheme.is_empty()
@@ -824,7 +834,7 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     {
-        return Err(format!("`{}` has an invalid scheme", short(s)));
+        return Err(format!("`{shown}` has an invalid scheme"));
     }
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -834,7 +844,7 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         match v6.split_once(']') {
             Some((h, after)) => (h, after.strip_prefix(':')),
-            None => return Err(format!("`{}` has an unclosed IPv6 bracket", short(s))),
+            None => return Err(format!("`{shown}` has an unclosed IPv6 bracket")),
         }
     } else {
         match authority.rsplit_once(':') {
@@ -844,14 +854,13 @@ pub fn parse_url(s: &str) -> Result<Endpoint, String> {
     };
     if host.is_empty() && scheme != "unix" {
         return Err(format!(
-            "`{}` has no host; OBI needs a URL like http://collector:4318",
-            short(s)
+            "`{shown}` has no host; OBI needs a URL like http://collector:4318"
         ));
     }
     if let Some(p) = port
         && p.parse::<u16>().is_err()
     {
-        return Err(format!("`{}` has an invalid port `{}`", short(s), short(p)));
+        return Err(format!("`{shown}` has an invalid port `{}`", short(p)));
     }
     Ok(Endpoint {
         scheme: scheme.to_ascii_lowercase(),
@@ -1003,6 +1012,24 @@ mod tests {
                 let _ = validate(&doc, &ValidateOptions::default());
             }
         }
+    }
+
+    #[test]
+    fn credentials_in_urls_are_never_shown() {
+        assert_eq!(
+            redact_url("https://user:pw@c:4318/v1"),
+            "https://***@c:4318/v1"
+        );
+        assert_eq!(redact_url("http://c:4318/a@b"), "http://c:4318/a@b");
+        assert_eq!(redact_url("no scheme"), "no scheme");
+        assert_eq!(redact_url("me:pw@host:4318"), "***@host:4318");
+        let r = layer1(json!({"otel_traces_export": {"endpoint": "http://u:secret@:4318"}}));
+        assert!(!r.findings.is_empty());
+        assert!(
+            r.findings.iter().all(|f| !f.message.contains("secret")),
+            "{}",
+            r.summary()
+        );
     }
 
     #[test]
