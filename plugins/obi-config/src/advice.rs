@@ -357,8 +357,8 @@ fn env_overrides(doc: &Value, env: &BTreeMap<String, String>, report: &mut Repor
             fact.path,
             format!(
                 "{name}={} overrides {} from the file (environment variables win); remove one of them",
-                short(env_value),
-                show(yaml)
+                short(&crate::validate::redact_url(env_value)),
+                crate::validate::redact_url(&show(yaml))
             ),
         ));
     }
@@ -575,6 +575,21 @@ mod tests {
             &[],
         );
         assert_eq!(rules_at(&r, "health_check.port"), ["port-clash"]);
+    }
+
+    #[test]
+    fn overrides_do_not_show_credentials() {
+        let r = run(
+            json!({"open_port": 80, "otel_traces_export": {"endpoint": "http://a:pw1@c:4318"}}),
+            Target::Local,
+            &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:pw2@d:4318")],
+        );
+        assert!(
+            r.at("otel_traces_export.endpoint")
+                .any(|f| f.rule == "env-override")
+        );
+        let s = r.summary();
+        assert!(!s.contains("pw1") && !s.contains("pw2"), "{s}");
     }
 
     #[test]

@@ -184,7 +184,11 @@ fn check_env_value(name: &str, value: &str, path: &str, report: &mut Report) {
         let mut sub = Report::default();
         check_scalar(var.kind, &parsed, path, &mut sub);
         for mut f in sub.findings {
-            f.message = format!("{name}={}: {}", short(value), f.message);
+            f.message = format!(
+                "{name}={}: {}",
+                short(&crate::validate::redact_url(value)),
+                f.message
+            );
             report.push(f);
         }
         return;
