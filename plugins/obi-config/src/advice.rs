@@ -296,18 +296,40 @@ fn cache_address(doc: &Value, env: &BTreeMap<String, String>, target: Target, re
     }
 }
 
+/// A listener: port key and variable, and for the Prometheus endpoints the path key, variable
+/// and default (OBI serves Prometheus endpoints that share a port from one server, by path).
+type Listener = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str, &'static str)>,
+);
+
 fn duplicate_ports(doc: &Value, env: &BTreeMap<String, String>, report: &mut Report) {
-    let listeners = [
-        ("prometheus_export.port", "OTEL_EBPF_PROMETHEUS_PORT"),
+    let listeners: [Listener; 4] = [
+        (
+            "prometheus_export.port",
+            "OTEL_EBPF_PROMETHEUS_PORT",
+            Some((
+                "prometheus_export.path",
+                "OTEL_EBPF_PROMETHEUS_PATH",
+                "/metrics",
+            )),
+        ),
         (
             "internal_metrics.prometheus.port",
             "OTEL_EBPF_INTERNAL_METRICS_PROMETHEUS_PORT",
+            Some((
+                "internal_metrics.prometheus.path",
+                "OTEL_EBPF_INTERNAL_METRICS_PROMETHEUS_PATH",
+                "/internal/metrics",
+            )),
         ),
-        ("health_check.port", "OTEL_EBPF_HEALTH_CHECK_PORT"),
-        ("profile_port", "OTEL_EBPF_PROFILE_PORT"),
+        ("health_check.port", "OTEL_EBPF_HEALTH_CHECK_PORT", None),
+        ("profile_port", "OTEL_EBPF_PROFILE_PORT", None),
     ];
-    let mut seen: Vec<(i64, String)> = Vec::new();
-    for (path, name) in listeners {
+    // (port, where it is set, Prometheus path if it is a Prometheus endpoint)
+    let mut seen: Vec<(i64, String, Option<String>)> = Vec::new();
+    for (path, name, prom) in listeners {
         let Some(s) = setting(doc, env, path, &[name]) else {
             continue;
         };
@@ -317,18 +339,33 @@ fn duplicate_ports(doc: &Value, env: &BTreeMap<String, String>, report: &mut Rep
         if port == 0 {
             continue;
         }
-        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == port) {
-            // prometheus_export and internal_metrics may share a port by design in OBI only
-            // when the internal exporter is prometheus on the same server; warn anyway: OBI
-            // serves both paths from one listener only in some releases.
+        let prom_path = prom.map(|(key, var, default)| {
+            setting(doc, env, key, &[var]).map_or_else(|| default.to_string(), |p| p.text())
+        });
+        let clash = seen.iter().find(|(p, _, other)| {
+            *p == port
+                && match (&prom_path, other) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+        });
+        if let Some((_, first, other)) = clash {
+            let message = match other {
+                Some(p) => format!(
+                    "port {port} and path {p} are also used by {first}; give one of them another path"
+                ),
+                None => {
+                    format!("port {port} is also used by {first}; give each listener its own port")
+                }
+            };
             report.push(Finding::new(
                 "port-clash",
                 Severity::Warning,
                 &s.source,
-                format!("port {port} is also used by {first}; give each listener its own port"),
+                message,
             ));
         } else {
-            seen.push((port, s.source.clone()));
+            seen.push((port, s.source.clone(), prom_path));
         }
     }
 }
@@ -564,6 +601,27 @@ mod tests {
         );
         let f = r.at("otel_traces_export.endpoint").next().unwrap();
         assert_eq!((f.rule.as_str(), f.severity), ("otlp-path", Severity::Info));
+    }
+
+    #[test]
+    fn prometheus_endpoints_may_share_a_port_by_path() {
+        let r = run(
+            json!({"open_port": 80, "prometheus_export": {"port": 9090},
+            "internal_metrics": {"exporter": "prometheus", "prometheus": {"port": 9090}}}),
+            Target::Local,
+            &[],
+        );
+        assert!(r.findings.is_empty(), "{}", r.summary());
+        let r = run(
+            json!({"open_port": 80, "prometheus_export": {"port": 9090, "path": "/m"},
+            "internal_metrics": {"prometheus": {"port": 9090, "path": "/m"}}}),
+            Target::Local,
+            &[],
+        );
+        assert_eq!(
+            rules_at(&r, "internal_metrics.prometheus.port"),
+            ["port-clash"]
+        );
     }
 
     #[test]
