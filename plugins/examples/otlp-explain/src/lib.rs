@@ -174,19 +174,20 @@ fn remember(explanation: &Explanation) -> Option<String> {
         Ok(()) => None,
         Err(error) => {
             log::warn!("could not remember the endpoint: {error}");
-            Some(not_remembered(&error))
+            Some(history_unavailable("not remembered", &error))
         }
     }
 }
 
-fn not_remembered(error: &HostError) -> String {
-    if error.is_denied() {
+/// Says why the history could not be used: `what` failed because of `error`.
+fn history_unavailable(what: &str, error: &HostError) -> String {
+    if error.is_denied() && !error.message().contains("grants:") {
         format!(
-            "not remembered: {error}. Grant the `state` capability to this toolset \
+            "{what}: {error}. Grant the `state` capability to this toolset \
              (`grants: {{ state: true }}`) to keep a history"
         )
     } else {
-        format!("not remembered: {error}")
+        format!("{what}: {error}")
     }
 }
 
@@ -201,7 +202,7 @@ fn history_tool(_ctx: &Context, _args: NoArgs) -> Result<History, ToolError> {
         }
         Err(error) => History {
             endpoints: Vec::new(),
-            note: Some(not_remembered(&error)),
+            note: Some(history_unavailable("not remembered", &error)),
         },
     })
 }
@@ -261,7 +262,14 @@ mod tests {
 
     #[test]
     fn denial_note_says_how_to_grant() {
-        let note = not_remembered(&HostError::Denied("state is not granted".into()));
-        assert!(note.contains("grants: { state: true }"), "{note}");
+        let note = history_unavailable("no history", &HostError::Denied("not granted".into()));
+        assert_eq!(
+            note,
+            "no history: not granted. Grant the `state` capability to this toolset \
+             (`grants: { state: true }`) to keep a history"
+        );
+        let hinted =
+            HostError::Denied("not granted (grant it with `grants: { state: true }`)".into());
+        assert!(!history_unavailable("x", &hinted).contains("Grant the"));
     }
 }

@@ -100,42 +100,79 @@ impl Toolset for Testbed {
     }
 
     fn tools() -> Vec<Tool> {
+        // Only testbed_state writes; everything else is read-only, so `--read-only` hides
+        // exactly one testbed tool.
         vec![
-            Tool::new("testbed_echo", "Echoes the text back as structured data.", echo)
-                .title("Echo")
-                .read_only()
-                .idempotent(),
+            Tool::new(
+                "testbed_echo",
+                "Echoes the text back as structured data.",
+                echo,
+            )
+            .title("Echo")
+            .read_only()
+            .idempotent(),
             Tool::new(
                 "testbed_progress",
-                "Reports progress after each of `steps` steps, busy-waiting `delay_ms` before each.",
+                "Reports progress after each step, busy-waiting `delay_ms` before each.",
                 progress,
             )
             .read_only(),
             Tool::raw(
                 "testbed_state",
-                "Stores `value` under `key` when given, then reads `key`. A denial is an error result.",
+                "Stores `value` under `key` when given, then reads `key`. Denial: error result.",
                 state_tool,
             ),
-            Tool::text("testbed_config", "Returns this toolset's configuration as JSON.", |_, _: NoArgs| {
-                Ok(config::raw())
-            })
+            Tool::text(
+                "testbed_config",
+                "Returns this toolset's settings as JSON.",
+                config_tool,
+            )
             .read_only(),
-            Tool::raw("testbed_error", "Returns an error result (isError) with the message.", |_, args: ErrorArgs| {
-                Ok(CallResult::error_text(args.message))
-            }),
-            Tool::text("testbed_tool_error", "Returns the typed tool error of the given kind.", tool_error),
-            Tool::text("testbed_spin", "Loops forever.", spin),
-            Tool::text("testbed_alloc", "Allocates memory without bound, touching every page.", alloc),
-            Tool::text("testbed_panic", "Panics (a trap).", |_, _: NoArgs| -> Result<String, ToolError> {
-                panic!("testbed_panic: deliberate panic")
-            }),
-            Tool::text("testbed_huge_output", "Returns 10 MiB of text.", |_, _: NoArgs| {
-                Ok("x".repeat(10 * 1024 * 1024))
-            }),
-            Tool::text("testbed_read_passwd", "Tries to read /etc/passwd; says what happened.", read_passwd),
-            Tool::text("testbed_socket", "Tries to connect to 127.0.0.1:port; says what happened.", socket),
-            Tool::text("testbed_env", "Returns the environment variables the component sees, as JSON.", env),
-            Tool::text("testbed_stdio", "Writes a line to stdout and one to stderr; returns ok.", stdio),
+            Tool::raw(
+                "testbed_error",
+                "Returns an isError result with the message.",
+                error,
+            )
+            .read_only(),
+            Tool::text(
+                "testbed_tool_error",
+                "Returns the typed tool error asked for.",
+                tool_error,
+            )
+            .read_only(),
+            Tool::text("testbed_spin", "Loops forever.", spin).read_only(),
+            Tool::text("testbed_alloc", "Allocates memory without bound.", alloc).read_only(),
+            Tool::text("testbed_panic", "Panics (a trap).", panic).read_only(),
+            Tool::text(
+                "testbed_huge_output",
+                "Returns 10 MiB of text.",
+                huge_output,
+            )
+            .read_only(),
+            Tool::text(
+                "testbed_read_passwd",
+                "Tries to read /etc/passwd.",
+                read_passwd,
+            )
+            .read_only(),
+            Tool::text(
+                "testbed_socket",
+                "Tries to connect to 127.0.0.1:port.",
+                socket,
+            )
+            .read_only(),
+            Tool::text(
+                "testbed_env",
+                "Returns the environment it sees, as JSON.",
+                env,
+            )
+            .read_only(),
+            Tool::text(
+                "testbed_stdio",
+                "Writes to stdout and stderr; returns ok.",
+                stdio,
+            )
+            .read_only(),
         ]
     }
 
@@ -241,6 +278,22 @@ fn state_tool(_ctx: &Context, args: StateArgs) -> Result<CallResult, ToolError> 
 
 fn serde_json_value(key: &str, value: Option<String>) -> obi_toolset_sdk::serde_json::Value {
     obi_toolset_sdk::serde_json::json!({ "key": key, "value": value })
+}
+
+fn config_tool(_ctx: &Context, _args: NoArgs) -> Result<String, ToolError> {
+    Ok(config::raw())
+}
+
+fn error(_ctx: &Context, args: ErrorArgs) -> Result<CallResult, ToolError> {
+    Ok(CallResult::error_text(args.message))
+}
+
+fn panic(_ctx: &Context, _args: NoArgs) -> Result<String, ToolError> {
+    panic!("testbed_panic: deliberate panic")
+}
+
+fn huge_output(_ctx: &Context, _args: NoArgs) -> Result<String, ToolError> {
+    Ok("x".repeat(10 * 1024 * 1024))
 }
 
 fn tool_error(_ctx: &Context, args: ToolErrorArgs) -> Result<String, ToolError> {
