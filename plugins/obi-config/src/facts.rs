@@ -255,7 +255,7 @@ pub const SELECTOR_LISTS: &[&str] = &[
 pub const KEYS: &[KeyFact] = &[
     // top level
     k("log_level", EnumNoCase(LOG_LEVELS), Some("OTEL_EBPF_LOG_LEVEL")),
-    k("log_format", Enum(LOG_FORMATS), Some("OTEL_EBPF_LOG_FORMAT")),
+    k("log_format", EnumNoCase(LOG_FORMATS), Some("OTEL_EBPF_LOG_FORMAT")),
     k("log_config", Enum(LOG_CONFIG), Some("OTEL_EBPF_LOG_CONFIG")),
     k("trace_printer", Str, Some("OTEL_EBPF_TRACE_PRINTER")),
     k("open_port", PortSet, Some("OTEL_EBPF_OPEN_PORT")),
