@@ -82,7 +82,7 @@ pub use parse::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES, ParseError, parse_json, p
 pub use render::{RenderError, to_json, to_yaml, yaml_has_comments};
 pub use validate::{
     Endpoint, Target, ValidateOptions, duration_matches_schema, parse_go_duration, parse_url,
-    validate, validate_text,
+    redact_url, validate, validate_text,
 };
 
 #[cfg(test)]
