@@ -72,6 +72,7 @@ mod parse;
 mod render;
 mod rules;
 pub mod schema;
+mod text_patch;
 mod validate;
 
 pub use env::{ConfigConversion, EnvConversion, config_to_env, env_table, env_to_config};
@@ -80,6 +81,7 @@ pub use merge::{MAX_CHANGED_PATHS, Updated, changed_paths, merge_patch, update};
 pub use model::ObiConfig;
 pub use parse::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES, ParseError, parse_json, parse_yaml};
 pub use render::{RenderError, to_json, to_yaml, yaml_has_comments};
+pub use text_patch::{TextUpdated, patch_yaml_text, update_yaml};
 pub use validate::{
     Endpoint, Target, ValidateOptions, duration_matches_schema, parse_go_duration, parse_url,
     redact_url, validate, validate_text,
