@@ -4,8 +4,9 @@
 //! OBI (OpenTelemetry eBPF Instrumentation) reads a YAML file plus environment variables, and
 //! silently ignores keys it does not know. This crate parses such a file (YAML or JSON, with the
 //! work bounded), validates it in three layers, applies updates as JSON merge patches without
-//! losing anything the user wrote, renders it back, and converts it to and from the equivalent
-//! environment variables:
+//! losing anything the user wrote ([`update`] on a document; [`update_yaml`] on a file's text,
+//! keeping its comments and layout), renders it back, and converts it to and from the
+//! equivalent environment variables:
 //!
 //! 1. **types** — enums, durations, ports, URLs, lists, with the closest valid value;
 //! 2. **OBI's startup rules** — the checks OBI runs before it starts, with OBI's own messages,

@@ -1,7 +1,8 @@
 //! Rendering a configuration document back to YAML or JSON, keeping key order.
 //!
 //! Comments and anchors of a hand-written YAML file do not survive a parse/render round trip;
-//! [`yaml_has_comments`] lets callers warn before they overwrite such a file.
+//! edit such a file with [`crate::update_yaml`], and use [`yaml_has_comments`] to warn before
+//! overwriting one with a rendered document.
 
 use serde_json::Value;
 use thiserror::Error;
