@@ -34,6 +34,9 @@ pub const DURATION_PATTERN: &str = "^[0-9]+(ms|s|m)$";
 /// OBI's own startup error texts (`Config.Validate` in `pkg/obi/config.go`), reproduced verbatim
 /// (where OBI's text runs on, the first sentence) so users can match them with OBI's logs.
 pub mod messages {
+    /// Rule 0 (discovery): a selector with no criteria, as `error in <list> YAML property: entry
+    /// [<i>] should define at least one selection criteria`.
+    pub const SELECTOR_WITHOUT_CRITERIA: &str = "should define at least one selection criteria";
     /// Rule 1: neither application nor network observability is enabled.
     pub const NO_FEATURE: &str =
         "at least one of 'network' or 'application' features must be enabled";
@@ -237,6 +240,36 @@ pub const SELECTOR_KEYS: &[KeyFact] = &[
     k("metrics.features", EnumList(FEATURES, true), None),
     k("name", Str, None),
     k("namespace", Str, None),
+];
+
+/// Selector keys that count as selection criteria in OBI's `Discovery.Validate` (the `k8s_*`
+/// metadata attributes included); `cmd_args`, `containers_only` and `exports` alone do not.
+pub const SELECTOR_CRITERIA: &[&str] = &[
+    "open_ports",
+    "exe_path",
+    "exe_path_regexp",
+    "languages",
+    "target_pids",
+    "k8s_namespace",
+    "k8s_pod_name",
+    "k8s_deployment_name",
+    "k8s_replicaset_name",
+    "k8s_daemonset_name",
+    "k8s_statefulset_name",
+    "k8s_job_name",
+    "k8s_cronjob_name",
+    "k8s_owner_name",
+    "k8s_container_name",
+    "k8s_pod_labels",
+    "k8s_pod_annotations",
+];
+
+/// Selector lists OBI validates at startup, with the name its error message uses.
+pub const VALIDATED_SELECTOR_LISTS: &[(&str, &str)] = &[
+    ("discovery.services", "services"),
+    ("discovery.exclude_services", "exclude_services"),
+    ("discovery.instrument", "instrument"),
+    ("discovery.exclude_instrument", "exclude_instrument"),
 ];
 
 /// Lists whose items are service selectors (each gets [`SELECTOR_KEYS`]).

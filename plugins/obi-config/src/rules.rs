@@ -258,6 +258,43 @@ pub(crate) fn check(doc: &Value, env: &BTreeMap<String, String>, report: &mut Re
     let app = !e.app_sources.is_empty();
     let net = e.net_source.is_some();
 
+    // Rule 0: every selector names something to select by (Discovery.Validate).
+    for (path, name) in facts::VALIDATED_SELECTOR_LISTS {
+        let Some(items) = path
+            .split('.')
+            .try_fold(doc, |v, k| v.get(k))
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate().take(1000) {
+            let Some(map) = item.as_object() else {
+                continue;
+            };
+            let has_criteria = facts::SELECTOR_CRITERIA.iter().any(|k| {
+                map.get(*k).is_some_and(|v| {
+                    non_empty(&Setting {
+                        value: v.clone(),
+                        source: String::new(),
+                    })
+                })
+            });
+            if !has_criteria {
+                report.push(Finding::new(
+                    "obi-selector-criteria",
+                    Severity::Error,
+                    format!("{path}[{i}]"),
+                    format!(
+                        "error in {name} YAML property: entry [{i}] {}; add open_ports, exe_path, \
+                         languages, target_pids or a k8s_* attribute (cmd_args or \
+                         containers_only alone do not select)",
+                        messages::SELECTOR_WITHOUT_CRITERIA
+                    ),
+                ));
+            }
+        }
+    }
+
     // Rule 1
     if !app && !net {
         report.push(Finding::new(
@@ -493,6 +530,35 @@ mod tests {
         // network feature without an exporter enables nothing
         let r = run(json!({"metrics": {"features": ["network"]}}), &[]);
         assert_eq!(rules(&r), ["obi-no-feature"]);
+    }
+
+    #[test]
+    fn rule0_selectors_need_criteria() {
+        let r = run(
+            json!({"trace_printer": "text", "discovery": {"instrument": [
+            {"open_ports": 80}, {"containers_only": true}, {"k8s_pod_labels": {"app": "x"}}]}}),
+            &[],
+        );
+        assert_eq!(rules(&r), ["obi-selector-criteria"]);
+        let f = &r.findings[0];
+        assert_eq!(f.path, "discovery.instrument[1]");
+        assert!(f.message.starts_with(
+            "error in instrument YAML property: entry [1] should define at least one selection criteria"
+        ), "{}", f.message);
+        let r = run(
+            json!({"open_port": 80, "trace_printer": "text",
+            "discovery": {"exclude_instrument": [{"cmd_args": "*--debug*"}]}}),
+            &[],
+        );
+        assert_eq!(rules(&r), ["obi-selector-criteria"]);
+        assert_eq!(r.findings[0].path, "discovery.exclude_instrument[0]");
+        // the default exclusions are not validated by OBI
+        let r = run(
+            json!({"open_port": 80, "trace_printer": "text",
+            "discovery": {"default_exclude_instrument": [{"exports": []}]}}),
+            &[],
+        );
+        assert!(r.is_valid(), "{}", r.summary());
     }
 
     #[test]
