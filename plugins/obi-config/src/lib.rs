@@ -30,7 +30,7 @@
 //! | 1 | `yaml-bool` | warning | `yes`/`on`/... where a boolean is expected |
 //! | 1 | `env-reference` | warning (local) / info | `${VAR}` not in the given environment |
 //! | 1 | `config-v2` | warning | a Config v2 file (top-level `version`), not checked further |
-//! | 2 | `obi-selector-criteria`, `obi-no-feature`, `obi-network-exporter`, `obi-no-exporter`, `obi-span-formats`, `obi-wildcard-char`, `obi-informers-timeout`, `obi-trace-printer`, `obi-internal-metrics` | error | OBI's startup checks (selector criteria, rules 1-6), with OBI's messages |
+//! | 2 | `obi-selector-criteria`, `obi-selector-attribute`, `obi-no-feature`, `obi-network-exporter`, `obi-no-exporter`, `obi-span-formats`, `obi-wildcard-char`, `obi-informers-timeout`, `obi-trace-printer`, `obi-internal-metrics` | error | OBI's startup checks (selector criteria, rules 1-6), with OBI's messages |
 //! | 3 | `unknown-key` | warning | a key OBI ignores, with the closest valid key |
 //! | 3 | `deprecated-key`, `deprecated-env` | warning | deprecated, with the replacement |
 //! | 3 | `legacy-env`, `unknown-env` | warning | `BEYLA_*` names; `OTEL_EBPF_*` names OBI does not read |
@@ -263,6 +263,13 @@ mod tests {
                 vec![],
                 Target::Local,
                 "version",
+            ),
+            (
+                "obi-selector-attribute",
+                with(json!({"discovery": {"exclude_services": [{"exe_path": "x", "pod": "y"}]}})),
+                vec![],
+                Target::Local,
+                "discovery.exclude_services[0].pod",
             ),
             (
                 "obi-selector-criteria",

@@ -319,23 +319,49 @@ fn walk(v: &Value, spath: &str, cpath: &str, depth: usize, report: &mut Report) 
 
 fn unknown_key(spath: &str, cpath: &str, key: &str, report: &mut Report) {
     let shown_key: String = key.chars().take(60).collect();
-    let mut message = format!("unknown key `{shown_key}`: OBI ignores it");
-    if let Some(s) = schema().suggest_key(spath, key) {
+    let suggestion = schema().suggest_key(spath, key).map(|s| {
         // Show the suggestion under the user's own concrete parent when it is a sibling.
-        let shown = match s.strip_prefix(spath) {
+        match s.strip_prefix(spath) {
             Some(rest) if !spath.is_empty() && rest.starts_with('.') => format!("{cpath}{rest}"),
             _ => s,
-        };
+        }
+    });
+    // In a selector OBI validates, an unknown key is taken as a metadata attribute and refused.
+    let validated = facts::VALIDATED_SELECTOR_LISTS
+        .iter()
+        .find(|(list, _)| spath == format!("{list}[]"));
+    let (rule, severity, mut message) = match validated {
+        Some((list, name)) => {
+            let index = cpath
+                .rsplit('[')
+                .next()
+                .unwrap_or("0")
+                .trim_end_matches(']');
+            let family = if list.ends_with("services") {
+                "services"
+            } else {
+                "instrument"
+            };
+            (
+                "obi-selector-attribute",
+                Severity::Error,
+                format!(
+                    "error in {name} YAML property: unknown attribute in discovery.{family}[{index}]: {shown_key}; OBI refuses to start"
+                ),
+            )
+        }
+        None => (
+            "unknown-key",
+            Severity::Warning,
+            format!("unknown key `{shown_key}`: OBI ignores it"),
+        ),
+    };
+    if let Some(shown) = suggestion {
         message.push_str(&format!("; did you mean {shown}?"));
     } else if spath.is_empty() {
         message.push_str("; it is not an OBI v1 top-level key");
     }
-    report.push(Finding::new(
-        "unknown-key",
-        Severity::Warning,
-        join(cpath, key),
-        message,
-    ));
+    report.push(Finding::new(rule, severity, join(cpath, key), message));
 }
 
 fn check_deprecated(spath: &str, cpath: &str, report: &mut Report) {
