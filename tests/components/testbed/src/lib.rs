@@ -366,3 +366,20 @@ fn stdio(_ctx: &Context, _args: NoArgs) -> Result<String, ToolError> {
 }
 
 obi_toolset_sdk::export_toolset!(Testbed);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_pass_the_host_checks() {
+        assert_eq!(obi_toolset_sdk::validate::<Testbed>(), Ok(()));
+    }
+
+    #[test]
+    fn echo_template_decodes_the_text() {
+        let contents =
+            Testbed::read_resource(&Context::detached(), "testbed://echo/a%20b").unwrap();
+        assert_eq!(contents[0].contents(), "a b");
+    }
+}
