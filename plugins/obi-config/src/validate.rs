@@ -504,6 +504,8 @@ pub(crate) fn check_scalar(kind: Kind, v: &Value, path: &str, report: &mut Repor
         Kind::PortSet => check_int_set(v, path, true, report),
         Kind::PidSet => check_int_set(v, path, false, report),
         Kind::Url => match v.as_str() {
+            // An empty endpoint means "not set" to OBI.
+            Some("") => {}
             Some(s) => {
                 if let Err(why) = parse_url(s) {
                     report.push(Finding::new("url", Severity::Error, path, why));
@@ -1056,6 +1058,12 @@ mod tests {
             "{}",
             r.summary()
         );
+    }
+
+    #[test]
+    fn empty_endpoint_means_unset() {
+        let r = layer1(json!({"otel_traces_export": {"endpoint": ""}}));
+        assert!(r.findings.is_empty(), "{}", r.summary());
     }
 
     #[test]
