@@ -1,0 +1,15 @@
+//! The first-party toolsets, compiled to components by the build script and embedded here, so
+//! one `obi-mcp` binary is a complete server.
+
+/// One embedded component.
+#[derive(Debug, Clone, Copy)]
+pub struct Embedded {
+    /// Toolset name (must match what the component's `describe` says).
+    pub name: &'static str,
+    /// The component.
+    pub bytes: &'static [u8],
+    /// sha256 of `bytes`, hex, computed at build time.
+    pub sha256: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

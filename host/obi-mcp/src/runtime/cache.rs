@@ -1,0 +1,166 @@
+//! The compiled-component cache.
+//!
+//! Compiling a component with Cranelift costs tens of milliseconds; loading a precompiled one
+//! costs a fraction of one. Entries are `<sha256 of the component>-<engine hash>.cwasm` in the
+//! cache dir, where the engine hash comes from `Engine::precompile_compatibility_hash` (wasmtime
+//! version, target and every setting that changes compiled code). Each file carries a magic and a
+//! BLAKE3 checksum of its body; a file that fails the check, or that wasmtime refuses, is deleted
+//! and rebuilt — never trusted. Entries are written atomically.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+const MAGIC: &[u8; 8] = b"OBICWSM1";
+const HEADER: usize = MAGIC.len() + 32;
+
+/// How a component was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded from a valid cache entry.
+    Hit,
+    /// No entry: compiled and stored.
+    Miss,
+    /// An entry existed but was corrupt or incompatible: discarded, compiled, stored.
+    Rebuilt,
+    /// Caching is off or the entry could not be written: compiled only.
+    Uncached,
+}
+
+/// The cache: a directory and the engine's compatibility key.
+#[derive(Debug, Clone)]
+pub struct ComponentCache {
+    dir: Option<PathBuf>,
+    engine_key: String,
+}
+
+struct Blake3Hasher(blake3::Hasher);
+
+impl Hasher for Blake3Hasher {
+    fn finish(&self) -> u64 {
+        let out = self.0.finalize();
+        u64::from_le_bytes(out.as_bytes()[..8].try_into().expect("8 bytes"))
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// A stable hex key for the engine's compiled-code compatibility.
+pub fn engine_key(engine: &Engine) -> String {
+    let mut h = Blake3Hasher(blake3::Hasher::new());
+    engine.precompile_compatibility_hash().hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+impl ComponentCache {
+    /// A cache in `dir` (`None` disables caching).
+    pub fn new(dir: Option<PathBuf>, engine: &Engine) -> ComponentCache {
+        ComponentCache {
+            dir,
+            engine_key: engine_key(engine),
+        }
+    }
+
+    /// The file an entry for `sha256` lives in.
+    pub fn entry_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+    }
+
+    /// Loads the compiled form of `bytes` (whose sha256 is `sha256`) or compiles and stores it.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<(Component, CacheOutcome)> {
+        let Some(path) = self.entry_path(sha256) else {
+            return Ok((Component::new(engine, bytes)?, CacheOutcome::Uncached));
+        };
+        let mut had_entry = false;
+        match std::fs::read(&path) {
+            Ok(file) => {
+                had_entry = true;
+                match verify(&file) {
+                    Some(body) => {
+                        // SAFETY: `Component::deserialize` requires bytes produced by
+                        // `Component::serialize` of a compatible engine. The body passed the
+                        // BLAKE3 check against the checksum we wrote next to it, so it is
+                        // byte-identical to what `store` serialized; the file name carries this
+                        // engine's compatibility hash, and wasmtime additionally checks its own
+                        // version/config header and refuses mismatches (handled below).
+                        match unsafe { Component::deserialize(engine, body) } {
+                            Ok(c) => return Ok((c, CacheOutcome::Hit)),
+                            Err(e) => tracing::warn!(
+                                path = %path.display(),
+                                error = %e,
+                                "compiled component is incompatible; discarding and recompiling"
+                            ),
+                        }
+                    }
+                    None => tracing::warn!(
+                        path = %path.display(),
+                        "compiled component failed its checksum; discarding and recompiling"
+                    ),
+                }
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read cache entry"),
+        }
+        let component = Component::new(engine, bytes)?;
+        let outcome = match store(&path, &component) {
+            Ok(()) if had_entry => CacheOutcome::Rebuilt,
+            Ok(()) => CacheOutcome::Miss,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write compiled component to the cache");
+                CacheOutcome::Uncached
+            }
+        };
+        Ok((component, outcome))
+    }
+}
+
+fn verify(file: &[u8]) -> Option<&[u8]> {
+    if file.len() < HEADER || &file[..MAGIC.len()] != MAGIC {
+        return None;
+    }
+    let (sum, body) = file[MAGIC.len()..].split_at(32);
+    (blake3::hash(body).as_bytes() == sum).then_some(body)
+}
+
+fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
+    let body = component.serialize()?;
+    let mut file = Vec::with_capacity(HEADER + body.len());
+    file.extend_from_slice(MAGIC);
+    file.extend_from_slice(blake3::hash(&body).as_bytes());
+    file.extend_from_slice(&body);
+    // A cache entry need not survive a crash (a torn one fails its checksum), so no fsync.
+    crate::fsutil::write_atomic(path, &file, false)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_rejects_short_bad_magic_and_bad_checksum() {
+        assert!(verify(b"short").is_none());
+        let mut f = Vec::new();
+        f.extend_from_slice(MAGIC);
+        f.extend_from_slice(blake3::hash(b"body").as_bytes());
+        f.extend_from_slice(b"body");
+        assert_eq!(verify(&f), Some(&b"body"[..]));
+        let mut flipped = f.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(verify(&flipped).is_none());
+        let mut magic = f;
+        magic[0] = b'X';
+        assert!(verify(&magic).is_none());
+    }
+}
