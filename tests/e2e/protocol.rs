@@ -366,3 +366,26 @@ fn sighup_reload_adds_a_toolset_and_sends_list_changed() {
     let after = mcp.request("tools/list", json!({}));
     assert!(has(&after));
 }
+
+#[test]
+fn toolset_logs_reach_the_client_at_the_level_it_set() {
+    let sb = testbed_sandbox("grants: { state: true }");
+    let mut mcp = McpProcess::start(BIN, &sb);
+    mcp.initialize();
+    // testbed_stdio writes a line to stderr: a warning in the server log and, at the default
+    // level (warning), a log notification to the client, tagged with the toolset.
+    mcp.call_tool("testbed_stdio", json!({}));
+    mcp.request("ping", json!({}));
+    let notes = mcp.take_notifications("notifications/message");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["params"]["logger"] == "testbed" && n["params"]["level"] == "warning"),
+        "{notes:?}"
+    );
+    let r = mcp.request("logging/setLevel", json!({"level": "error"}));
+    assert!(r.get("result").is_some(), "{r}");
+    mcp.call_tool("testbed_stdio", json!({}));
+    mcp.request("ping", json!({}));
+    assert!(mcp.take_notifications("notifications/message").is_empty());
+}

@@ -297,6 +297,7 @@ async fn tools(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let hub = Hub::start(loaded, options).await?;
+    hub.check_availability().await;
     let registry = hub.registry();
     let mut out = std::io::stdout().lock();
     if json {
@@ -323,14 +324,23 @@ async fn tools(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "tools": tools,
+                "toolsets": registry.toolsets.iter().map(|ts| serde_json::json!({
+                    "name": ts.meta.name, "version": ts.meta.version, "origin": ts.origin.to_string(),
+                    "sha256": ts.sha256, "granted": ts.shared.grants.granted_names(),
+                    "unavailable": hub.availability(&ts.meta.name).flatten(),
+                })).collect::<Vec<_>>(),
                 "refused": registry.refused.iter().map(|(l, r)| serde_json::json!({"toolset": l, "reason": r})).collect::<Vec<_>>(),
             }))?
         )?;
     } else {
         for ts in &registry.toolsets {
+            let availability = match hub.availability(&ts.meta.name) {
+                Some(Some(reason)) => format!("  UNAVAILABLE: {reason}"),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "{} {} ({})  granted: {}",
+                "{} {} ({})  granted: [{}]{availability}",
                 ts.meta.name,
                 ts.meta.version,
                 ts.origin,

@@ -22,7 +22,7 @@ use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 
 use crate::config::{self, Config};
 use crate::runtime::cache::ComponentCache;
-use crate::runtime::meta::{CallOutput, ContentItem};
+use crate::runtime::meta::{CallOutput, ContentItem, ToolErrorKind};
 use crate::runtime::{CallFailure, CallInfo, CallObserver, LogLevel, Op, Runtime, loader};
 use registry::Registry;
 
@@ -54,6 +54,7 @@ pub struct Hub {
     registry: RwLock<Arc<Registry>>,
     peers: Mutex<Vec<Peer<RoleServer>>>,
     reload_lock: tokio::sync::Mutex<()>,
+    availability: Mutex<std::collections::BTreeMap<String, Option<String>>>,
 }
 
 impl Hub {
@@ -77,7 +78,7 @@ impl Hub {
         let report = loader::load_all(&runtime, &config, &cache, &state_dir).await;
         log_report(&report);
         let registry = Registry::build(report.loaded, report.refused, config.server.read_only);
-        Ok(Arc::new(Hub {
+        let hub = Arc::new(Hub {
             runtime,
             cache,
             state_dir,
@@ -86,7 +87,54 @@ impl Hub {
             registry: RwLock::new(Arc::new(registry)),
             peers: Mutex::new(Vec::new()),
             reload_lock: tokio::sync::Mutex::new(()),
-        }))
+            availability: Mutex::new(std::collections::BTreeMap::new()),
+        });
+        // Ask every toolset whether it can work here, after start-up (never delaying it).
+        let checker = hub.clone();
+        tokio::spawn(async move {
+            checker.check_availability().await;
+        });
+        Ok(hub)
+    }
+
+    /// Runs every toolset's `is-available` and logs the ones that cannot work here.
+    pub async fn check_availability(&self) {
+        let registry = self.registry();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        for ts in &registry.toolsets {
+            let out = self
+                .runtime
+                .invoke(
+                    ts,
+                    Op::IsAvailable,
+                    &CallInfo::default(),
+                    Arc::new(crate::runtime::NoObserver),
+                    &cancel,
+                )
+                .await;
+            let status = match out {
+                Ok(CallOutput::Availability(None)) => None,
+                Ok(CallOutput::Availability(Some(reason))) => {
+                    tracing::warn!(toolset = %ts.meta.name, "toolset unavailable: {reason}");
+                    Some(reason)
+                }
+                Ok(_) => None,
+                Err(e) => Some(format!("availability check failed: {e}")),
+            };
+            self.availability
+                .lock()
+                .expect("availability lock")
+                .insert(ts.meta.name.clone(), status);
+        }
+    }
+
+    /// Availability of a toolset once checked: `Some(None)` available, `Some(Some(reason))` not.
+    pub fn availability(&self, toolset: &str) -> Option<Option<String>> {
+        self.availability
+            .lock()
+            .expect("availability lock")
+            .get(toolset)
+            .cloned()
     }
 
     /// The current registry.
@@ -348,6 +396,34 @@ fn call_info(ctx: &RequestContext<RoleServer>) -> CallInfo {
     }
 }
 
+impl ObiServer {
+    /// Runs a resource read or prompt render (no progress token: those are tool-call only).
+    async fn run(
+        &self,
+        toolset: &crate::runtime::LoadedToolset,
+        op: Op<'_>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallOutput, CallFailure> {
+        let observer = Arc::new(McpObserver {
+            peer: context.peer.clone(),
+            token: None,
+            level: self.log_level.clone(),
+        });
+        self.hub
+            .runtime
+            .invoke(toolset, op, &call_info(context), observer, &context.ct)
+            .await
+    }
+}
+
+/// JSON-RPC error for a failed resource read or prompt render.
+fn failure_error(f: CallFailure) -> McpError {
+    match f {
+        CallFailure::Tool(ToolErrorKind::InvalidArguments(m)) => McpError::invalid_params(m, None),
+        other => McpError::internal_error(failure_text(&other), None),
+    }
+}
+
 impl ServerHandler for ObiServer {
     fn get_info(&self) -> ServerConfig {
         let caps = ServerCapabilities::builder()
@@ -456,21 +532,8 @@ impl ServerHandler for ObiServer {
                 Some(serde_json::json!({ "uri": uri })),
             ));
         };
-        let observer = Arc::new(McpObserver {
-            peer: context.peer.clone(),
-            token: None,
-            level: self.log_level.clone(),
-        });
         let out = self
-            .hub
-            .runtime
-            .invoke(
-                &toolset,
-                Op::ReadResource { uri: &uri },
-                &call_info(&context),
-                observer,
-                &context.ct,
-            )
+            .run(&toolset, Op::ReadResource { uri: &uri }, &context)
             .await;
         match out {
             Ok(CallOutput::Resource(items)) => {
@@ -490,13 +553,10 @@ impl ServerHandler for ObiServer {
                 Ok(ReadResourceResponse::Complete(result))
             }
             Ok(_) => Err(McpError::internal_error("unexpected result kind", None)),
-            Err(CallFailure::Tool(crate::runtime::meta::ToolErrorKind::NotFound(m))) => Err(
+            Err(CallFailure::Tool(ToolErrorKind::NotFound(m))) => Err(
                 McpError::resource_not_found(m, Some(serde_json::json!({ "uri": uri }))),
             ),
-            Err(CallFailure::Tool(crate::runtime::meta::ToolErrorKind::InvalidArguments(m))) => {
-                Err(McpError::invalid_params(m, None))
-            }
-            Err(f) => Err(McpError::internal_error(failure_text(&f), None)),
+            Err(f) => Err(failure_error(f)),
         }
     }
 
@@ -540,25 +600,11 @@ impl ServerHandler for ObiServer {
                 ));
             }
         }
-        let observer = Arc::new(McpObserver {
-            peer: context.peer.clone(),
-            token: None,
-            level: self.log_level.clone(),
-        });
-        let out = self
-            .hub
-            .runtime
-            .invoke(
-                &toolset,
-                Op::GetPrompt {
-                    name: &request.name,
-                    arguments: &args,
-                },
-                &call_info(&context),
-                observer,
-                &context.ct,
-            )
-            .await;
+        let op = Op::GetPrompt {
+            name: &request.name,
+            arguments: &args,
+        };
+        let out = self.run(&toolset, op, &context).await;
         match out {
             Ok(CallOutput::Prompt(p)) => {
                 let messages: Vec<serde_json::Value> = p
@@ -580,13 +626,10 @@ impl ServerHandler for ObiServer {
                 Ok(GetPromptResponse::Complete(result))
             }
             Ok(_) => Err(McpError::internal_error("unexpected result kind", None)),
-            Err(CallFailure::Tool(crate::runtime::meta::ToolErrorKind::InvalidArguments(m))) => {
+            Err(CallFailure::Tool(ToolErrorKind::NotFound(m))) => {
                 Err(McpError::invalid_params(m, None))
             }
-            Err(CallFailure::Tool(crate::runtime::meta::ToolErrorKind::NotFound(m))) => {
-                Err(McpError::invalid_params(m, None))
-            }
-            Err(f) => Err(McpError::internal_error(failure_text(&f), None)),
+            Err(f) => Err(failure_error(f)),
         }
     }
 }

@@ -99,6 +99,17 @@ impl Toolset for Testbed {
         .capability("state", "testbed_state stores and reads keys")
     }
 
+    /// Unavailable when its settings say so (`settings: { unavailable: "reason" }`), to test how
+    /// the host reports a toolset that cannot work here.
+    fn is_available() -> Availability {
+        let settings: obi_toolset_sdk::serde_json::Value =
+            obi_toolset_sdk::serde_json::from_str(&config::raw()).unwrap_or_default();
+        match settings.get("unavailable").and_then(|v| v.as_str()) {
+            Some(reason) => Availability::Unavailable(reason.to_string()),
+            None => Availability::Available,
+        }
+    }
+
     fn tools() -> Vec<Tool> {
         // Only testbed_state writes; everything else is read-only, so `--read-only` hides
         // exactly one testbed tool.
