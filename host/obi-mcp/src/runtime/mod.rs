@@ -274,7 +274,15 @@ pub struct Runtime {
 impl Runtime {
     /// Builds the engine; `max_memory_bytes` is the largest memory limit of any toolset.
     pub fn new(max_memory_bytes: u64) -> anyhow::Result<Runtime> {
-        let engine = Engine::new(&engine_config(max_memory_bytes))?;
+        let engine = match Engine::new(&engine_config(max_memory_bytes, true)) {
+            Ok(e) => e,
+            Err(e) => {
+                // The pool reserves address space up front; where that is not allowed (a low
+                // `ulimit -v`, for instance), allocate instances on demand instead.
+                tracing::warn!(error = %e, "pooling allocator unavailable; allocating instances on demand");
+                Engine::new(&engine_config(max_memory_bytes, false))?
+            }
+        };
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::ToolsetWorld::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
@@ -490,10 +498,13 @@ impl Runtime {
     }
 }
 
-fn engine_config(max_memory_bytes: u64) -> wasmtime::Config {
+fn engine_config(max_memory_bytes: u64, pooling: bool) -> wasmtime::Config {
     let mut cfg = wasmtime::Config::new();
     cfg.wasm_component_model(true);
     cfg.epoch_interruption(true);
+    if !pooling {
+        return cfg;
+    }
     let mut pool = wasmtime::PoolingAllocationConfig::default();
     pool.total_component_instances(INSTANCE_SLOTS)
         .total_core_instances(INSTANCE_SLOTS * 8)
