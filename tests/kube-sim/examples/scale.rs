@@ -1,0 +1,2 @@
+//! Scale benchmark (placeholder).
+fn main() {}
