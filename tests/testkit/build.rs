@@ -1,5 +1,6 @@
-//! Builds the test components (`tests/components`) and the example toolset
-//! (`plugins/examples/otlp-explain`) and exposes their paths as constants.
+//! Builds the test components (`tests/components`), the example toolset
+//! (`plugins/examples/otlp-explain`) and the stand-in OBI binary (`tests/obi-standin`), and
+//! exposes their paths as constants.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -47,6 +48,66 @@ fn main() {
         example[0].path.display().to_string()
     )
     .unwrap();
+    let standin = build_standin(&root);
+    writeln!(
+        out,
+        "/// Path of the stand-in OBI binary (`tests/obi-standin`, named `obi`)."
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "pub const OBI_STANDIN: &str = {:?};",
+        standin.display().to_string()
+    )
+    .unwrap();
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("components.rs");
     std::fs::write(dest, out).unwrap();
+}
+
+/// Builds the stand-in OBI with a nested cargo into its own target dir (so it works in a clean
+/// `cargo test --workspace`, where cargo would not build another package's binary for us).
+fn build_standin(root: &std::path::Path) -> PathBuf {
+    guest_build::rerun_if_changed_tree(&root.join("tests/obi-standin"));
+    guest_build::rerun_if_changed_tree(&root.join("plugins/obi-config"));
+    let target_dir = guest_build::target_dir("obi-standin");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.arg("build")
+        .args(["-p", "obi-standin", "--bin", "obi"])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for var in [
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_PKG_NAME",
+        "OUT_DIR",
+        "TARGET",
+        "HOST",
+        "PROFILE",
+        "OPT_LEVEL",
+        "DEBUG",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_CFG_") || key.starts_with("CARGO_FEATURE_") {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build the stand-in OBI: {e}"));
+    assert!(
+        status.success(),
+        "building tests/obi-standin failed ({status})"
+    );
+    target_dir.join("debug").join("obi")
 }

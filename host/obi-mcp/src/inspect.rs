@@ -63,6 +63,7 @@ pub async fn inspect(path: &Path) -> anyhow::Result<Inspection> {
         state: Arc::new(StateStore::new(
             std::env::temp_dir().join("obi-mcp-inspect-unused"),
         )),
+        work_dir: std::env::temp_dir().join("obi-mcp-inspect-unused"),
         config_json: Arc::from("{}"),
         obi_json: None,
         limits,

@@ -87,6 +87,32 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Work with OBI configuration files (usable in CI, no server needed).
+    #[command(name = "obi-config")]
+    ObiConfig {
+        #[command(subcommand)]
+        command: ObiConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ObiConfigCommand {
+    /// Validate an OBI config file as OBI would at startup, plus the problems OBI silently
+    /// ignores; prints the findings. Exit 0 when valid (warnings allowed), 1 when invalid,
+    /// 2 when the file cannot be read.
+    Validate {
+        /// The OBI config file (YAML or JSON).
+        file: PathBuf,
+        /// Where OBI will run: local, container or kubernetes.
+        #[arg(long, default_value = "local", value_parser = ["local", "container", "kubernetes"])]
+        target: String,
+        /// An environment variable OBI will get (NAME=VALUE; repeatable).
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +144,9 @@ fn main() -> ExitCode {
     let env = config::process_env();
     if let Some(Command::Config { command }) = &cli.command {
         return config_command(command, cli.config.as_deref(), &env);
+    }
+    if let Some(Command::ObiConfig { command }) = &cli.command {
+        return obi_config_command(command);
     }
     let loaded = match config::load(cli.config.as_deref(), &env) {
         Ok(l) => l,
@@ -172,7 +201,9 @@ fn main() -> ExitCode {
             Some(Command::Toolset {
                 command: ToolsetCommand::Inspect { file, json },
             }) => inspect(&file, json).await,
-            Some(Command::Config { .. }) => unreachable!("handled above"),
+            Some(Command::Config { .. } | Command::ObiConfig { .. }) => {
+                unreachable!("handled above")
+            }
         }
     });
     match result {
@@ -218,6 +249,60 @@ fn config_command(
             eprintln!("obi-mcp: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn obi_config_command(command: &ObiConfigCommand) -> ExitCode {
+    let ObiConfigCommand::Validate {
+        file,
+        target,
+        env,
+        json,
+    } = command;
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("obi-mcp: error: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut opts = obi_config::ValidateOptions {
+        target: match target.as_str() {
+            "container" => obi_config::Target::Container,
+            "kubernetes" => obi_config::Target::Kubernetes,
+            _ => obi_config::Target::Local,
+        },
+        ..Default::default()
+    };
+    for kv in env {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                opts.env.insert(k.to_string(), v.to_string());
+            }
+            _ => {
+                eprintln!("obi-mcp: error: --env {kv:?} must be NAME=VALUE");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let report = obi_config::validate_text(&text, &opts);
+    let mut out = std::io::stdout().lock();
+    if *json {
+        let value = serde_json::json!({
+            "file": file.display().to_string(),
+            "valid": report.is_valid(),
+            "errors": report.errors(),
+            "warnings": report.warnings(),
+            "findings": report.findings,
+        });
+        let _ = writeln!(out, "{value:#}");
+    } else {
+        let _ = writeln!(out, "{}: {}", file.display(), report.summary());
+    }
+    if report.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -78,6 +78,7 @@ mod validate;
 
 pub mod config;
 pub mod log;
+pub mod process;
 pub mod state;
 
 pub use context::Context;
@@ -98,7 +99,7 @@ pub mod prelude {
     pub use crate::{
         Availability, CallResult, Content, Context, HostError, Info, NoArgs, Prompt,
         PromptArgument, PromptMessage, PromptResult, Resource, ResourceContents, ResourceTemplate,
-        Role, Tool, ToolError, Toolset, config, log, state,
+        Role, Tool, ToolError, Toolset, config, log, process, state,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod log;
+pub mod process;
 pub mod progress;
 pub mod state;
 
@@ -34,7 +35,7 @@ pub struct CapabilityDef {
 }
 
 /// Every capability this host knows.
-pub const CAPABILITIES: &[CapabilityDef] = &[state::CAPABILITY];
+pub const CAPABILITIES: &[CapabilityDef] = &[state::CAPABILITY, process::CAPABILITY];
 
 /// Parses one `grants:` entry, refusing unknown capability names with the closest known one.
 pub fn parse_grant(name: &str, value: &serde_json::Value) -> Result<GrantRule, String> {

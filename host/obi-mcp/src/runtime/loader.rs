@@ -77,10 +77,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-fn default_grants(name: &str) -> BTreeMap<String, serde_json::Value> {
+fn default_grants(name: &str, config: &Config) -> BTreeMap<String, serde_json::Value> {
     // Every first-party toolset keeps its deployment records in `state`.
-    let _ = name;
-    BTreeMap::from([("state".to_string(), serde_json::Value::Bool(true))])
+    let mut grants = BTreeMap::from([("state".to_string(), serde_json::Value::Bool(true))]);
+    if name == "local" {
+        // The local toolset starts OBI: the configured binary, else obi/ebpf-instrument on PATH.
+        let local = &config.toolsets.local;
+        grants.insert(
+            crate::capability::process::NAME.to_string(),
+            crate::capability::process::default_grant(local.binary_path.as_deref(), local.use_sudo),
+        );
+    }
+    grants
 }
 
 fn overlay(
@@ -133,7 +141,7 @@ pub fn sources(config: &Config, report: &mut LoadReport) -> Vec<Source> {
             bytes: Cow::Borrowed(embedded.bytes),
             sha256: embedded.sha256.to_string(),
             expected_name: Some(embedded.name),
-            grants: overlay(default_grants(embedded.name), grants),
+            grants: overlay(default_grants(embedded.name, config), grants),
             config_location: format!("toolsets.{}", embedded.name),
             limits: Limits::resolve(server_limits, limits),
             config_json: section_json(section),
@@ -334,6 +342,7 @@ async fn load_one(
         name: Arc::from(source.label.as_str()),
         grants: Grants::none(Arc::from(source.label.as_str())),
         state: Arc::new(StateStore::new(state_dir.join("unused"))),
+        work_dir: state_dir.join("unused"),
         config_json: source.config_json.clone(),
         obi_json: obi_json.clone(),
         limits: source.limits,
@@ -381,6 +390,7 @@ async fn load_one(
         state: Arc::new(StateStore::new(
             state_dir.join("toolsets").join(format!("{name}.json")),
         )),
+        work_dir: state_dir.join(&*name),
         config_json: source.config_json,
         obi_json,
         limits: source.limits,

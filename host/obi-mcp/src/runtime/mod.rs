@@ -108,6 +108,9 @@ pub struct ToolsetShared {
     pub grants: Grants,
     /// Persistent key/value state.
     pub state: Arc<crate::capability::state::StateStore>,
+    /// The toolset's own directory under the state dir (`<state_dir>/<name>`): logs and files
+    /// of the `process` capability.
+    pub work_dir: std::path::PathBuf,
     /// `toolsets.<name>` as JSON.
     pub config_json: Arc<str>,
     /// The shared `obi:` section as JSON.
