@@ -245,17 +245,17 @@ impl Filters {
             fields: FieldSelector::parse(r.q("fieldSelector").unwrap_or(""), def(id).kind)?,
         })
     }
-    /// Whether an object passes.
-    pub fn matches(&self, v: &Value) -> bool {
-        self.ns.as_deref().is_none_or(|ns| util::ns_of(v) == ns)
-            && self.labels.matches(v)
-            && (self.fields.is_empty() || self.fields.matches(v))
+    /// Whether a stored object passes (by its index, without parsing it).
+    pub fn matches_obj(&self, o: &Obj) -> bool {
+        self.ns.as_deref().is_none_or(|ns| o.idx.namespace == ns)
+            && self.labels.matches_obj(o)
+            && (self.fields.is_empty() || self.fields.matches_obj(o))
     }
 }
 
 fn list(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Body>, ApiError> {
     let f = Filters::from(r, info, id)?;
-    let (mut objs, rv) = sim.store.list(id, f.ns.as_deref(), |v| f.matches(v));
+    let (mut objs, rv) = sim.store.list(id, f.ns.as_deref(), |o| f.matches_obj(o));
     let d = def(id);
     // Pagination: continue token = base64(JSON {rv, after: "ns/name"}).
     use base64::Engine;
@@ -271,7 +271,7 @@ fn list(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Body>, Ap
             })?;
         let after = tok["after"].as_str().unwrap_or("").to_string();
         list_rv = tok["rv"].as_u64().unwrap_or(rv);
-        objs.retain(|o| format!("{}/{}", util::ns_of(&o.value), util::name_of(&o.value)) > after);
+        objs.retain(|o| format!("{}/{}", o.idx.namespace, o.idx.name) > after);
     }
     let mut cont = None;
     let mut remaining = 0;
@@ -284,11 +284,7 @@ fn list(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Body>, Ap
         remaining = objs.len() - limit;
         objs.truncate(limit);
         let last = objs.last().expect("non-empty");
-        let after = format!(
-            "{}/{}",
-            util::ns_of(&last.value),
-            util::name_of(&last.value)
-        );
+        let after = format!("{}/{}", last.idx.namespace, last.idx.name);
         cont = Some(b64.encode(
             serde_json::to_vec(&json!({"rv": list_rv, "after": after})).unwrap_or_default(),
         ));
@@ -371,6 +367,7 @@ fn watch(sim: &Arc<Sim>, r: &Req, info: &Info, id: ResId) -> Result<Response<Bod
     let sub = sim.store.subscribe(id, since);
     let bookmark_every = sim.timings().bookmark_interval;
     let mut shutdown = sim.shutdown.clone();
+    let sim2 = sim.clone();
     tokio::spawn(async move {
         let mut sub = match sub {
             Ok(s) => s,
@@ -386,7 +383,7 @@ fn watch(sim: &Arc<Sim>, r: &Req, info: &Info, id: ResId) -> Result<Response<Bod
         };
         let mut last_rv = since.unwrap_or(sub.rv);
         for o in std::mem::take(&mut sub.snapshot) {
-            if f.matches(&o.value) && tx.send(Ok(event_bytes("ADDED", &o.json))).await.is_err() {
+            if f.matches_obj(&o) && tx.send(Ok(event_bytes("ADDED", &o.json))).await.is_err() {
                 return;
             }
         }
@@ -397,8 +394,8 @@ fn watch(sim: &Arc<Sim>, r: &Req, info: &Info, id: ResId) -> Result<Response<Bod
             }
         }
         let send_change = |c: &crate::store::Change| -> Option<Bytes> {
-            let now = f.matches(&c.obj.value);
-            let before = c.prev.as_ref().is_some_and(|p| f.matches(&p.value));
+            let now = f.matches_obj(&c.obj);
+            let before = c.prev.as_ref().is_some_and(|p| f.matches_obj(p));
             let typ = match c.typ {
                 EventType::Added if now => "ADDED",
                 EventType::Modified if now && before => "MODIFIED",
@@ -430,7 +427,24 @@ fn watch(sim: &Arc<Sim>, r: &Req, info: &Info, id: ResId) -> Result<Response<Bod
                         if let Some(b) = send_change(&c)
                             && tx.send(Ok(b)).await.is_err() { return; }
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) | Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Fell behind the live channel: catch up from the history, or end with 410.
+                        match sim2.store.subscribe(id, Some(last_rv)) {
+                            Ok(fresh) => {
+                                sub.rx = fresh.rx;
+                                for c in fresh.replay {
+                                    last_rv = c.rv;
+                                    if let Some(b) = send_change(&c)
+                                        && tx.send(Ok(b)).await.is_err() { return; }
+                                }
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Ok(event_bytes("ERROR", &serde_json::to_vec(&e.to_status()).unwrap_or_default()))).await;
+                                return;
+                            }
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },
                 _ = tick.tick(), if allow_bookmarks => {
                     if tx.send(Ok(bookmark(id, last_rv, false))).await.is_err() { return; }
@@ -1115,7 +1129,7 @@ fn update(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Body>, 
     }
     let status_sub = info.sub.as_deref() == Some("status");
     if status_sub || d.subresources.contains(&"status") {
-        merge_status(&cur.value, &mut v, status_sub);
+        merge_status(&cur.value(), &mut v, status_sub);
     }
     write_common(sim, r, id, &cur, v, "update")
 }
@@ -1134,12 +1148,12 @@ fn write_common(
     if op != "apply" {
         if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut)
             && m.get("managedFields").is_none()
-            && let Some(mf) = cur.value.pointer("/metadata/managedFields")
+            && let Some(mf) = cur.value().pointer("/metadata/managedFields")
         {
             m.insert("managedFields".into(), mf.clone());
         }
         patch::record_update(
-            Some(&cur.value),
+            Some(&cur.value()),
             &mut v,
             &manager(r),
             &d.api_version(),
@@ -1166,6 +1180,7 @@ fn patch_handler(
     let d = def(id);
     let name = info.name.clone().unwrap_or_default();
     let cur = sim.store.get(id, &key_ns(info, id), &name);
+    let cur_value = cur.as_ref().map(|c| c.value());
     let status_sub = info.sub.as_deref() == Some("status");
     let ct = r
         .content_type
@@ -1191,7 +1206,7 @@ fn patch_handler(
         let force = r.q_bool("force") && r.q("force").is_some();
         let now = util::rfc3339(SystemTime::now());
         let merged = patch::server_side_apply(
-            cur.as_ref().map(|c| &c.value),
+            cur_value.as_ref(),
             &applied,
             mgr,
             force,
@@ -1202,7 +1217,7 @@ fn patch_handler(
             Some(cur) => {
                 let mut v = merged;
                 if status_sub || d.subresources.contains(&"status") {
-                    merge_status(&cur.value, &mut v, status_sub);
+                    merge_status(&cur.value(), &mut v, status_sub);
                 }
                 write_common(sim, r, id, &cur, v, "apply")
             }
@@ -1239,7 +1254,7 @@ fn patch_handler(
     let cur = cur.ok_or_else(|| ApiError::not_found(d, &name))?;
     let p: Value = serde_json::from_slice(&r.body)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-    let mut v = cur.value.clone();
+    let mut v = cur.value().clone();
     match ct.as_str() {
         "application/merge-patch+json" => patch::merge_patch(&mut v, &p),
         "application/strategic-merge-patch+json" => patch::strategic_merge(&mut v, &p),
@@ -1262,7 +1277,7 @@ fn patch_handler(
         ));
     }
     if status_sub || d.subresources.contains(&"status") {
-        merge_status(&cur.value, &mut v, status_sub);
+        merge_status(&cur.value(), &mut v, status_sub);
     }
     write_common(sim, r, id, &cur, v, "patch")
 }
@@ -1304,11 +1319,7 @@ fn delete(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Body>, 
         .ok_or_else(|| ApiError::not_found(d, &name))?;
     let opts = delete_options(r);
     if let Some(uid) = opts.pointer("/preconditions/uid").and_then(Value::as_str) {
-        let actual = cur
-            .value
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let actual = cur.idx.uid.as_str();
         if uid != actual {
             return Err(ApiError::new(
                 409,
@@ -1347,6 +1358,11 @@ fn delete(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Body>, 
         .is_some_and(|a| a.iter().any(|x| x == "All"));
     if d.kind == "Namespace" && !dry {
         // Namespaces terminate asynchronously: the namespace controller empties and removes them.
+        sim.ns_deleted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.clone())
+            .or_insert_with(tokio::time::Instant::now);
         let now = util::rfc3339(SystemTime::now());
         let o = sim
             .store
@@ -1366,11 +1382,7 @@ fn delete(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Body>, 
     if !dry {
         sim.store.delete(id, &ns, &name, orphan)?;
     }
-    let uid = cur
-        .value
-        .pointer("/metadata/uid")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let uid = Value::from(cur.idx.uid.clone());
     let mut details = json!({"name": name, "kind": d.plural, "uid": uid});
     if !d.group.is_empty() {
         details["group"] = d.group.into();
@@ -1389,20 +1401,17 @@ fn delete_collection(
 ) -> Result<Response<Body>, ApiError> {
     let d = def(id);
     let f = Filters::from(r, info, id)?;
-    let (objs, rv) = sim.store.list(id, f.ns.as_deref(), |v| f.matches(v));
+    let (objs, rv) = sim.store.list(id, f.ns.as_deref(), |o| f.matches_obj(o));
     let opts = delete_options(r);
     let orphan = opts.get("propagationPolicy").and_then(Value::as_str) == Some("Orphan");
     let mut items = Vec::new();
     for o in objs {
         if !dry_run(r) {
-            if let Ok(x) =
-                sim.store
-                    .delete(id, util::ns_of(&o.value), util::name_of(&o.value), orphan)
-            {
-                items.push(x.value.clone());
+            if let Ok(x) = sim.store.delete(id, &o.idx.namespace, &o.idx.name, orphan) {
+                items.push(x.value());
             }
         } else {
-            items.push(o.value.clone());
+            items.push(o.value());
         }
     }
     Ok(json_response(

@@ -122,6 +122,8 @@ pub struct Timings {
     pub bookmark_interval: Duration,
     /// Batching delay of the controllers after a change.
     pub controller_debounce: Duration,
+    /// How long a deleted namespace stays `Terminating` before its contents and it are removed.
+    pub namespace_finalize: Duration,
 }
 
 impl Default for Timings {
@@ -134,6 +136,7 @@ impl Default for Timings {
             log_interval: Duration::from_secs(10),
             bookmark_interval: Duration::from_secs(60),
             controller_debounce: Duration::from_millis(20),
+            namespace_finalize: Duration::from_secs(3),
         }
     }
 }
@@ -149,6 +152,7 @@ impl Timings {
             log_interval: Duration::from_millis(500),
             bookmark_interval: Duration::from_secs(1),
             controller_debounce: Duration::from_millis(5),
+            namespace_finalize: Duration::from_millis(800),
         }
     }
 }
@@ -187,7 +191,7 @@ impl Default for ClusterOptions {
             tls: true,
             port: 0,
             timings: Timings::default(),
-            history_limit: 10_000,
+            history_limit: 2_000,
             strict_fields: true,
             kubeconfig_out: None,
             events: true,
@@ -311,6 +315,8 @@ pub(crate) struct Sim {
     pub server_addr: Mutex<String>,
     pub requests: AtomicU64,
     pub shutdown: watch::Receiver<bool>,
+    /// When each terminating namespace was deleted.
+    pub ns_deleted: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 impl Sim {
@@ -493,6 +499,7 @@ impl Cluster {
             server_addr: Mutex::new(String::new()),
             requests: AtomicU64::new(0),
             shutdown: rx,
+            ns_deleted: Mutex::new(HashMap::new()),
             opts,
         });
         seed_objects(&sim)?;
@@ -700,10 +707,7 @@ impl Cluster {
     /// Reads an object (`api_version` like `apps/v1`, `namespace` "" for cluster scoped).
     pub fn get(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Option<Value> {
         let id = resources::find_kind(api_version, kind)?;
-        self.sim
-            .store
-            .get(id, namespace, name)
-            .map(|o| o.value.clone())
+        self.sim.store.get(id, namespace, name).map(|o| o.value())
     }
     /// Lists objects of a kind (`namespace` None for all).
     pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
@@ -715,7 +719,7 @@ impl Cluster {
             .list(id, namespace, |_| true)
             .0
             .iter()
-            .map(|o| o.value.clone())
+            .map(|o| o.value())
             .collect()
     }
     /// Creates or replaces an object directly in the store (no authorization, defaults applied).
@@ -736,7 +740,7 @@ impl Cluster {
             Some(_) => self.sim.store.update(id, obj, false)?,
             None => self.sim.store.create(id, obj)?,
         };
-        Ok(r.value.clone())
+        Ok(r.value())
     }
     /// Deletes an object directly (cascading to dependents).
     pub fn delete(
@@ -770,7 +774,7 @@ impl Cluster {
                 f(v);
                 true
             })
-            .map(|o| o.value.clone())
+            .map(|o| o.value())
     }
     /// Adds a node.
     pub fn add_node(&self, node: NodeSpec) -> Result<(), SimError> {

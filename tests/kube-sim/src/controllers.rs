@@ -4,7 +4,7 @@
 use crate::cluster::Sim;
 use crate::resources::ids;
 use crate::selectors::LabelSelector;
-use crate::store::{Obj, owned_by};
+use crate::store::Obj;
 use crate::util::{self, get_str};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -49,19 +49,23 @@ fn namespaces(sim: &Sim) -> Option<Instant> {
     let (nss, _) = sim.store.list(ids::namespaces(), None, |_| true);
     let mut next = None;
     for ns in nss {
-        let n = util::name_of(&ns.value);
-        if let Some(ts) = ns
-            .value
-            .pointer("/metadata/deletionTimestamp")
-            .and_then(Value::as_str)
-            .and_then(util::parse_time)
-        {
-            let due = ts + sim.timings().pod_start;
-            match due.duration_since(SystemTime::now()) {
-                Ok(wait) if !wait.is_zero() => next = Some(Instant::now() + wait),
-                _ => {
-                    let _ = sim.store.delete(ids::namespaces(), "", n, false);
-                }
+        let n = ns.idx.name.as_str();
+        if ns.value().pointer("/metadata/deletionTimestamp").is_some() {
+            let deleted = *sim
+                .ns_deleted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(n.to_string())
+                .or_insert_with(Instant::now);
+            let due = deleted + sim.timings().namespace_finalize;
+            if due > Instant::now() {
+                next = Some(next.map_or(due, |x: Instant| x.min(due)));
+            } else {
+                let _ = sim.store.delete(ids::namespaces(), "", n, false);
+                sim.ns_deleted
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(n);
             }
             continue;
         }
@@ -198,15 +202,6 @@ pub fn fits(spec: &Value, node: &Value, daemon: bool) -> bool {
         .all(|t| tolerates(&tols, t))
 }
 
-fn is_ready(pod: &Value) -> bool {
-    pod.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True")
-        })
-}
-
 fn owner_ref(kind: &str, owner: &Value) -> Value {
     json!({"apiVersion": "apps/v1", "kind": kind, "name": util::name_of(owner), "uid": get_str(owner, &["metadata", "uid"]).unwrap_or(""), "controller": true, "blockOwnerDeletion": true})
 }
@@ -288,7 +283,7 @@ fn daemonsets(sim: &Sim) {
     }
     let (nodes, _) = sim.store.list(ids::nodes(), None, |_| true);
     for ds in dss {
-        let d = &ds.value;
+        let d = &ds.value();
         let uid = get_str(d, &["metadata", "uid"]).unwrap_or("").to_string();
         let ns = util::ns_of(d).to_string();
         let generation = d
@@ -300,30 +295,27 @@ fn daemonsets(sim: &Sim) {
         let spec = tpl.get("spec").cloned().unwrap_or(json!({}));
         let (pods, _) = sim
             .store
-            .list(ids::pods(), Some(&ns), |p| owned_by(p, &uid));
+            .list(ids::pods(), Some(&ns), |p| p.idx.owners.contains(&uid));
         let mut by_node: HashMap<String, Vec<Arc<Obj>>> = HashMap::new();
         for p in &pods {
             by_node
-                .entry(
-                    get_str(&p.value, &["spec", "nodeName"])
-                        .unwrap_or("")
-                        .to_string(),
-                )
+                .entry(p.field("spec.nodeName").unwrap_or("").to_string())
                 .or_default()
                 .push(p.clone());
         }
         let eligible: Vec<&str> = nodes
             .iter()
-            .filter(|n| fits(&spec, &n.value, true))
-            .map(|n| util::name_of(&n.value))
+            .filter(|n| fits(&spec, &n.value(), true))
+            .map(|n| n.idx.name.as_str())
             .collect();
+        let eligible_set: std::collections::HashSet<&str> = eligible.iter().copied().collect();
         // Pods on nodes that should not run one.
         for (node, ps) in &by_node {
-            if !eligible.contains(&node.as_str()) {
+            if !eligible_set.contains(node.as_str()) {
                 for p in ps {
                     let _ = sim
                         .store
-                        .delete(ids::pods(), &ns, util::name_of(&p.value), false);
+                        .delete(ids::pods(), &ns, p.idx.name.as_str(), false);
                 }
             }
         }
@@ -344,7 +336,7 @@ fn daemonsets(sim: &Sim) {
             .filter(|n| {
                 by_node
                     .get(**n)
-                    .is_none_or(|ps| !ps.iter().any(|p| is_ready(&p.value)))
+                    .is_none_or(|ps| !ps.iter().any(|p| p.idx.ready))
             })
             .count() as i64;
         let mut created = 0;
@@ -372,36 +364,35 @@ fn daemonsets(sim: &Sim) {
             for extra in ps.iter().skip(1) {
                 let _ = sim
                     .store
-                    .delete(ids::pods(), &ns, util::name_of(&extra.value), false);
+                    .delete(ids::pods(), &ns, extra.idx.name.as_str(), false);
             }
-            let p = &ps[0].value;
-            let old = get_str(p, &["metadata", "labels", "controller-revision-hash"])
-                != Some(hash.as_str());
+            let p = &ps[0];
+            let old = p.label("controller-revision-hash") != Some(hash.as_str());
             if rolling && old {
-                let ready = is_ready(p);
+                let ready = p.idx.ready;
                 if !ready {
-                    let _ = sim.store.delete(ids::pods(), &ns, util::name_of(p), false);
+                    let _ = sim.store.delete(ids::pods(), &ns, &p.idx.name, false);
                 } else if unavailable < max_unavailable {
                     unavailable += 1;
-                    let _ = sim.store.delete(ids::pods(), &ns, util::name_of(p), false);
+                    let _ = sim.store.delete(ids::pods(), &ns, &p.idx.name, false);
                 }
             }
         }
         let _ = created;
         let (pods, _) = sim
             .store
-            .list(ids::pods(), Some(&ns), |p| owned_by(p, &uid));
+            .list(ids::pods(), Some(&ns), |p| p.idx.owners.contains(&uid));
         let on_eligible: Vec<&Arc<Obj>> = pods
             .iter()
-            .filter(|p| eligible.contains(&get_str(&p.value, &["spec", "nodeName"]).unwrap_or("")))
+            .filter(|p| eligible_set.contains(p.field("spec.nodeName").unwrap_or("")))
             .collect();
         let current = on_eligible.len() as i64;
-        let ready = on_eligible.iter().filter(|p| is_ready(&p.value)).count() as i64;
+        let ready = on_eligible.iter().filter(|p| p.idx.ready).count() as i64;
         let updated = on_eligible
             .iter()
             .filter(|p| {
                 get_str(
-                    &p.value,
+                    &p.value(),
                     &["metadata", "labels", "controller-revision-hash"],
                 ) == Some(hash.as_str())
             })
@@ -428,7 +419,7 @@ fn daemonsets(sim: &Sim) {
 fn deployments(sim: &Sim) {
     let (deps, _) = sim.store.list(ids::deployments(), None, |_| true);
     for dep in deps {
-        let d = &dep.value;
+        let d = &dep.value();
         let uid = get_str(d, &["metadata", "uid"]).unwrap_or("").to_string();
         let ns = util::ns_of(d).to_string();
         let name = util::name_of(d).to_string();
@@ -442,20 +433,20 @@ fn deployments(sim: &Sim) {
             .unwrap_or(1);
         let tpl = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&tpl);
-        let (rss, _) = sim
-            .store
-            .list(ids::replicasets(), Some(&ns), |r| owned_by(r, &uid));
+        let (rss, _) = sim.store.list(ids::replicasets(), Some(&ns), |r| {
+            r.idx.owners.contains(&uid)
+        });
         let revision = |r: &Value| {
             r.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse::<i64>().ok())
                 .unwrap_or(0)
         };
-        let max_rev = rss.iter().map(|r| revision(&r.value)).max().unwrap_or(0);
+        let max_rev = rss.iter().map(|r| revision(&r.value())).max().unwrap_or(0);
         let new_rs = rss
             .iter()
             .find(|r| {
-                get_str(&r.value, &["metadata", "labels", "pod-template-hash"])
+                get_str(&r.value(), &["metadata", "labels", "pod-template-hash"])
                     == Some(hash.as_str())
             })
             .cloned();
@@ -487,7 +478,7 @@ fn deployments(sim: &Sim) {
         let old_running: i64 = olds
             .iter()
             .map(|r| {
-                r.value
+                r.value()
                     .pointer("/status/replicas")
                     .and_then(Value::as_i64)
                     .unwrap_or(0)
@@ -536,7 +527,7 @@ fn deployments(sim: &Sim) {
             }
         };
         let new_spec = new_rs
-            .value
+            .value()
             .pointer("/spec/replicas")
             .and_then(Value::as_i64)
             .unwrap_or(0);
@@ -544,7 +535,7 @@ fn deployments(sim: &Sim) {
             .iter()
             .filter(|r| !Arc::ptr_eq(r, &new_rs))
             .map(|r| {
-                r.value
+                r.value()
                     .pointer("/spec/replicas")
                     .and_then(Value::as_i64)
                     .unwrap_or(0)
@@ -558,10 +549,10 @@ fn deployments(sim: &Sim) {
         };
         if recreate {
             for o in &olds {
-                set_replicas(&o.value, 0);
+                set_replicas(&o.value(), 0);
             }
             if old_running == 0 {
-                set_replicas(&new_rs.value, desired);
+                set_replicas(&new_rs.value(), desired);
             }
         } else {
             // Scale up the new ReplicaSet within maxSurge.
@@ -571,40 +562,43 @@ fn deployments(sim: &Sim) {
             } else {
                 (new_spec + allowed.max(0)).min(desired)
             };
-            set_replicas(&new_rs.value, target);
+            set_replicas(&new_rs.value(), target);
             // Scale down old ReplicaSets within maxUnavailable.
-            let all_available: i64 = rss.iter().map(|r| available(&r.value)).sum();
+            let all_available: i64 = rss.iter().map(|r| available(&r.value())).sum();
             let mut can_remove = (all_available - (desired - max_unavail)).max(0);
             for o in &olds {
                 let cur = o
-                    .value
+                    .value()
                     .pointer("/spec/replicas")
                     .and_then(Value::as_i64)
                     .unwrap_or(0);
-                let unhealthy = (cur - available(&o.value)).max(0);
+                let unhealthy = (cur - available(&o.value())).max(0);
                 let remove = (unhealthy + can_remove).min(cur);
                 can_remove -= (remove - unhealthy).max(0);
-                set_replicas(&o.value, cur - remove);
+                set_replicas(&o.value(), cur - remove);
             }
         }
         // Status.
-        let (rss, _) = sim
-            .store
-            .list(ids::replicasets(), Some(&ns), |r| owned_by(r, &uid));
+        let (rss, _) = sim.store.list(ids::replicasets(), Some(&ns), |r| {
+            r.idx.owners.contains(&uid)
+        });
         let st = |r: &Value, f: &str| {
             r.pointer(&format!("/status/{f}"))
                 .and_then(Value::as_i64)
                 .unwrap_or(0)
         };
-        let replicas: i64 = rss.iter().map(|r| st(&r.value, "replicas")).sum();
-        let ready: i64 = rss.iter().map(|r| st(&r.value, "readyReplicas")).sum();
-        let avail: i64 = rss.iter().map(|r| st(&r.value, "availableReplicas")).sum();
+        let replicas: i64 = rss.iter().map(|r| st(&r.value(), "replicas")).sum();
+        let ready: i64 = rss.iter().map(|r| st(&r.value(), "readyReplicas")).sum();
+        let avail: i64 = rss
+            .iter()
+            .map(|r| st(&r.value(), "availableReplicas"))
+            .sum();
         let new_cur = rss.iter().find(|r| {
-            get_str(&r.value, &["metadata", "labels", "pod-template-hash"]) == Some(hash.as_str())
+            get_str(&r.value(), &["metadata", "labels", "pod-template-hash"]) == Some(hash.as_str())
         });
-        let updated = new_cur.map(|r| st(&r.value, "replicas")).unwrap_or(0);
+        let updated = new_cur.map(|r| st(&r.value(), "replicas")).unwrap_or(0);
         let new_name = new_cur
-            .map(|r| util::name_of(&r.value).to_string())
+            .map(|r| util::name_of(&r.value()).to_string())
             .unwrap_or_default();
         let complete = updated == desired && replicas == desired && avail == desired;
         let now = util::rfc3339(SystemTime::now());
@@ -678,12 +672,11 @@ fn deployments(sim: &Sim) {
             status["replicas"] = 0.into();
         }
         update_status(sim, ids::deployments(), d, status);
-        let rev = new_cur
-            .and_then(|r| {
-                r.value
-                    .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
-            })
-            .cloned();
+        let rev = new_cur.and_then(|r| {
+            r.value()
+                .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                .cloned()
+        });
         if let Some(rev) = rev
             && d.pointer("/metadata/annotations/deployment.kubernetes.io~1revision") != Some(&rev)
         {
@@ -699,7 +692,7 @@ fn deployments(sim: &Sim) {
 fn replicasets(sim: &Sim) {
     let (rss, _) = sim.store.list(ids::replicasets(), None, |_| true);
     for rs in rss {
-        let r = &rs.value;
+        let r = &rs.value();
         let uid = get_str(r, &["metadata", "uid"]).unwrap_or("").to_string();
         let ns = util::ns_of(r).to_string();
         let want = r
@@ -708,7 +701,7 @@ fn replicasets(sim: &Sim) {
             .unwrap_or(1);
         let (mut pods, _) = sim
             .store
-            .list(ids::pods(), Some(&ns), |p| owned_by(p, &uid));
+            .list(ids::pods(), Some(&ns), |p| p.idx.owners.contains(&uid));
         let have = pods.len() as i64;
         if have < want {
             for _ in 0..(want - have) {
@@ -717,22 +710,17 @@ fn replicasets(sim: &Sim) {
                 let _ = sim.store.create(ids::pods(), pod);
             }
         } else if have > want {
-            pods.sort_by_key(|p| {
-                (
-                    get_str(&p.value, &["spec", "nodeName"]).is_some(),
-                    is_ready(&p.value),
-                )
-            });
+            pods.sort_by_key(|p| (p.field("spec.nodeName").is_some(), p.idx.ready));
             for p in pods.iter().take((have - want) as usize) {
                 let _ = sim
                     .store
-                    .delete(ids::pods(), &ns, util::name_of(&p.value), false);
+                    .delete(ids::pods(), &ns, p.idx.name.as_str(), false);
             }
         }
         let (pods, _) = sim
             .store
-            .list(ids::pods(), Some(&ns), |p| owned_by(p, &uid));
-        let ready = pods.iter().filter(|p| is_ready(&p.value)).count() as i64;
+            .list(ids::pods(), Some(&ns), |p| p.idx.owners.contains(&uid));
+        let ready = pods.iter().filter(|p| p.idx.ready).count() as i64;
         let generation = r
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
@@ -749,7 +737,7 @@ fn replicasets(sim: &Sim) {
 fn statefulsets(sim: &Sim) {
     let (sts, _) = sim.store.list(ids::statefulsets(), None, |_| true);
     for s in sts {
-        let v = &s.value;
+        let v = &s.value();
         let uid = get_str(v, &["metadata", "uid"]).unwrap_or("").to_string();
         let ns = util::ns_of(v).to_string();
         let name = util::name_of(v).to_string();
@@ -763,11 +751,11 @@ fn statefulsets(sim: &Sim) {
         );
         let (pods, _) = sim
             .store
-            .list(ids::pods(), Some(&ns), |p| owned_by(p, &uid));
-        let all_ready = pods.iter().all(|p| is_ready(&p.value));
+            .list(ids::pods(), Some(&ns), |p| p.idx.owners.contains(&uid));
+        let all_ready = pods.iter().all(|p| p.idx.ready);
         for i in 0..want {
             let pname = format!("{name}-{i}");
-            match pods.iter().find(|p| util::name_of(&p.value) == pname) {
+            match pods.iter().find(|p| p.idx.name.as_str() == pname) {
                 None => {
                     let mut pod = pod_from_template(
                         sim,
@@ -789,7 +777,7 @@ fn statefulsets(sim: &Sim) {
                 Some(p)
                     if all_ready
                         && get_str(
-                            &p.value,
+                            &p.value(),
                             &["metadata", "labels", "controller-revision-hash"],
                         ) != Some(hash.as_str()) =>
                 {
@@ -800,7 +788,10 @@ fn statefulsets(sim: &Sim) {
             }
         }
         for p in &pods {
-            let idx: i64 = util::name_of(&p.value)
+            let idx: i64 = p
+                .idx
+                .name
+                .as_str()
                 .rsplit('-')
                 .next()
                 .and_then(|s| s.parse().ok())
@@ -808,18 +799,18 @@ fn statefulsets(sim: &Sim) {
             if idx >= want {
                 let _ = sim
                     .store
-                    .delete(ids::pods(), &ns, util::name_of(&p.value), false);
+                    .delete(ids::pods(), &ns, p.idx.name.as_str(), false);
             }
         }
         let (pods, _) = sim
             .store
-            .list(ids::pods(), Some(&ns), |p| owned_by(p, &uid));
-        let ready = pods.iter().filter(|p| is_ready(&p.value)).count() as i64;
+            .list(ids::pods(), Some(&ns), |p| p.idx.owners.contains(&uid));
+        let ready = pods.iter().filter(|p| p.idx.ready).count() as i64;
         let updated = pods
             .iter()
             .filter(|p| {
                 get_str(
-                    &p.value,
+                    &p.value(),
                     &["metadata", "labels", "controller-revision-hash"],
                 ) == Some(hash.as_str())
             })
@@ -838,9 +829,9 @@ fn statefulsets(sim: &Sim) {
 }
 
 fn schedule(sim: &Sim) {
-    let (pending, _) = sim.store.list(ids::pods(), None, |p| {
-        get_str(p, &["spec", "nodeName"]).is_none()
-    });
+    let (pending, _) = sim
+        .store
+        .list(ids::pods(), None, |p| p.field("spec.nodeName").is_none());
     if pending.is_empty() {
         return;
     }
@@ -848,39 +839,33 @@ fn schedule(sim: &Sim) {
     let mut load: HashMap<String, usize> = HashMap::new();
     for p in sim
         .store
-        .list(ids::pods(), None, |p| {
-            get_str(p, &["spec", "nodeName"]).is_some()
-        })
+        .list(ids::pods(), None, |p| p.field("spec.nodeName").is_some())
         .0
     {
         *load
-            .entry(
-                get_str(&p.value, &["spec", "nodeName"])
-                    .unwrap_or("")
-                    .to_string(),
-            )
+            .entry(p.field("spec.nodeName").unwrap_or("").to_string())
             .or_default() += 1;
     }
     for p in pending {
-        let spec = p.value.get("spec").cloned().unwrap_or(json!({}));
+        let spec = p.value().get("spec").cloned().unwrap_or(json!({}));
         let best = nodes
             .iter()
-            .filter(|n| fits(&spec, &n.value, false))
+            .filter(|n| fits(&spec, &n.value(), false))
             .min_by_key(|n| {
                 (
-                    load.get(util::name_of(&n.value)).copied().unwrap_or(0),
-                    util::name_of(&n.value).to_string(),
+                    load.get(util::name_of(&n.value())).copied().unwrap_or(0),
+                    util::name_of(&n.value()).to_string(),
                 )
             });
         let now = util::rfc3339(SystemTime::now());
         match best {
             Some(n) => {
-                let node = util::name_of(&n.value).to_string();
+                let node = util::name_of(&n.value()).to_string();
                 *load.entry(node.clone()).or_default() += 1;
                 sim.store.modify(
                     ids::pods(),
-                    util::ns_of(&p.value),
-                    util::name_of(&p.value),
+                    p.idx.namespace.as_str(),
+                    p.idx.name.as_str(),
                     |v| {
                         v["spec"]["nodeName"] = node.clone().into();
                         true
@@ -895,7 +880,7 @@ fn schedule(sim: &Sim) {
                     nodes.len(),
                     nodes.len()
                 );
-                sim.store.modify(ids::pods(), util::ns_of(&p.value), util::name_of(&p.value), |v| {
+                sim.store.modify(ids::pods(), p.idx.namespace.as_str(), p.idx.name.as_str(), |v| {
                     let cond = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": msg, "lastProbeTime": null, "lastTransitionTime": now}]);
                     if v.pointer("/status/conditions") == Some(&cond) || v.pointer("/status/conditions/0/reason").and_then(Value::as_str) == Some("Unschedulable") {
                         return false;

@@ -197,7 +197,7 @@ fn decide(sim: &Sim, pod: &Value, container: &Value, node: Option<&Value>) -> Ou
             let lookup = |name: &str| {
                 sim.store
                     .get(ids::configmaps(), &ns, name)
-                    .map(|o| o.value.get("data").cloned().unwrap_or(json!({})))
+                    .map(|o| o.value().get("data").cloned().unwrap_or(json!({})))
             };
             match obi::check_container(pod, container, &lookup) {
                 ConfigCheck::Valid => {}
@@ -235,29 +235,45 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
     let now = Instant::now();
     let wall = SystemTime::now();
     let t = sim.timings().clone();
-    let (pods, _) = sim.store.list(ids::pods(), None, |v| {
-        get_str(v, &["spec", "nodeName"]).is_some()
-    });
-    let nodes: HashMap<String, Value> = sim
+    let (pods, _) = sim
         .store
-        .list(ids::nodes(), None, |_| true)
-        .0
-        .iter()
-        .map(|o| (util::name_of(&o.value).to_string(), o.value.clone()))
-        .collect();
+        .list(ids::pods(), None, |o| o.field("spec.nodeName").is_some());
+    let mut nodes: HashMap<String, Option<Value>> = HashMap::new();
     let mut writes: Vec<(Key, Value)> = Vec::new();
     let mut events: Vec<(Value, EventSpec)> = Vec::new();
     let mut next: Option<Instant> = None;
     let mut live: std::collections::HashSet<Key> = std::collections::HashSet::new();
     for o in &pods {
-        let pod = &o.value;
-        let key: Key = (util::ns_of(pod).to_string(), util::name_of(pod).to_string());
+        let key: Key = (o.idx.namespace.clone(), o.idx.name.clone());
         live.insert(key.clone());
-        let uid = get_str(pod, &["metadata", "uid"]).unwrap_or("").to_string();
-        let node_name = get_str(pod, &["spec", "nodeName"])
-            .unwrap_or("")
-            .to_string();
-        let node = nodes.get(&node_name);
+        let uid = o.idx.uid.clone();
+        let existing = sim
+            .kubelet
+            .lock()
+            .get(&key)
+            .filter(|rt| rt.uid == uid)
+            .cloned();
+        // Pods with nothing due are skipped without parsing them.
+        if let Some(rt) = &existing
+            && !rt.dirty
+            && rt.next.is_none_or(|n| n > now)
+        {
+            if let Some(n) = rt.next {
+                next = Some(next.map_or(n, |x: Instant| x.min(n)));
+            }
+            continue;
+        }
+        let pod_value = o.value();
+        let pod = &pod_value;
+        let node_name = o.field("spec.nodeName").unwrap_or("").to_string();
+        let node = nodes
+            .entry(node_name.clone())
+            .or_insert_with(|| {
+                sim.store
+                    .get(ids::nodes(), "", &node_name)
+                    .map(|n| n.value())
+            })
+            .as_ref();
         let node_ready = node
             .and_then(|n| n.pointer("/status/conditions"))
             .and_then(Value::as_array)
@@ -265,12 +281,6 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                 cs.iter()
                     .any(|c| c["type"] == "Ready" && c["status"] == "True")
             });
-        let existing = sim
-            .kubelet
-            .lock()
-            .get(&key)
-            .filter(|rt| rt.uid == uid)
-            .cloned();
         let mut rt = match existing {
             Some(rt) => rt,
             None => {
@@ -744,7 +754,7 @@ pub fn metrics(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Bo
     let f = crate::api::Filters::from(r, info, ids::pods())?;
     let now = util::rfc3339(SystemTime::now());
     let seed = sim.opts.seed;
-    let running = |v: &Value| get_str(v, &["status", "phase"]) == Some("Running");
+    let running = |o: &crate::store::Obj| o.field("status.phase") == Some("Running");
     let pod_metrics = |p: &Value| {
         let rt = sim.kubelet.pod(util::ns_of(p), util::name_of(p));
         let containers: Vec<Value> = rt
@@ -768,7 +778,7 @@ pub fn metrics(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Bo
             let p = sim
                 .store
                 .get(ids::pods(), info.ns.as_deref().unwrap_or(""), name)
-                .filter(|o| running(&o.value))
+                .filter(|o| running(o))
                 .ok_or_else(|| {
                     ApiError::new(
                         404,
@@ -780,24 +790,22 @@ pub fn metrics(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Bo
                         ),
                     )
                 })?;
-            return Ok(json_response(200, &pod_metrics(&p.value)));
+            return Ok(json_response(200, &pod_metrics(&p.value())));
         }
-        let (pods, _) = sim.store.list(ids::pods(), info.ns.as_deref(), |v| {
-            running(v) && f.matches(v)
+        let (pods, _) = sim.store.list(ids::pods(), info.ns.as_deref(), |o| {
+            running(o) && f.matches_obj(o)
         });
-        let items: Vec<Value> = pods.iter().map(|p| pod_metrics(&p.value)).collect();
+        let items: Vec<Value> = pods.iter().map(|p| pod_metrics(&p.value())).collect();
         return Ok(json_response(
             200,
             &json!({"kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": items}),
         ));
     }
-    let (pods, _) = sim.store.list(ids::pods(), None, |v| running(v));
+    let (pods, _) = sim.store.list(ids::pods(), None, |o| running(o));
     let mut per_node: HashMap<String, (u64, u64)> = HashMap::new();
     for p in &pods {
-        let node = get_str(&p.value, &["spec", "nodeName"])
-            .unwrap_or("")
-            .to_string();
-        let m = pod_metrics(&p.value);
+        let node = p.field("spec.nodeName").unwrap_or("").to_string();
+        let m = pod_metrics(&p.value());
         for c in m["containers"].as_array().into_iter().flatten() {
             let cpu: u64 = c["usage"]["cpu"]
                 .as_str()
@@ -830,10 +838,10 @@ pub fn metrics(sim: &Sim, r: &Req, info: &Info, id: ResId) -> Result<Response<Bo
                 format!("nodemetrics.metrics.k8s.io \"{name}\" not found"),
             )
         })?;
-        return Ok(json_response(200, &node_metrics(&n.value)));
+        return Ok(json_response(200, &node_metrics(&n.value())));
     }
-    let (nodes, _) = sim.store.list(ids::nodes(), None, |v| ls.matches(v));
-    let items: Vec<Value> = nodes.iter().map(|n| node_metrics(&n.value)).collect();
+    let (nodes, _) = sim.store.list(ids::nodes(), None, |o| ls.matches_obj(o));
+    let items: Vec<Value> = nodes.iter().map(|n| node_metrics(&n.value())).collect();
     Ok(json_response(
         200,
         &json!({"kind": "NodeMetricsList", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": items}),

@@ -218,7 +218,7 @@ fn prepare(sim: &Arc<Sim>, r: &Req, ns: &str, name: &str) -> Result<Response<Bod
         .get(ids::pods(), ns, name)
         .ok_or_else(|| ApiError::not_found(crate::resources::def(ids::pods()), name))?;
     let names: Vec<String> = pod
-        .value
+        .value()
         .pointer("/spec/containers")
         .and_then(Value::as_array)
         .map(|cs| {

@@ -84,11 +84,11 @@ fn applicable_rules(store: &Store, user: &User, namespace: &str) -> Vec<(Value, 
         };
         let ns = if kind == "ClusterRole" { "" } else { ns };
         g.get(id, ns, name)
-            .and_then(|o| o.value.get("rules").and_then(Value::as_array).cloned())
+            .and_then(|o| o.value().get("rules").and_then(Value::as_array).cloned())
             .unwrap_or_default()
     };
     for b in g.list(ids::clusterrolebindings(), None, |_| true) {
-        let v = &b.value;
+        let v = &b.value();
         if v.get("subjects")
             .and_then(Value::as_array)
             .is_some_and(|ss| ss.iter().any(|s| subject_matches(s, user, "")))
@@ -110,7 +110,7 @@ fn applicable_rules(store: &Store, user: &User, namespace: &str) -> Vec<(Value, 
     }
     if !namespace.is_empty() {
         for b in g.list(ids::rolebindings(), Some(namespace), |_| true) {
-            let v = &b.value;
+            let v = &b.value();
             if v.get("subjects")
                 .and_then(Value::as_array)
                 .is_some_and(|ss| ss.iter().any(|s| subject_matches(s, user, namespace)))

@@ -149,6 +149,18 @@ impl LabelSelector {
         })
     }
 
+    /// Matches a stored object's labels.
+    pub fn matches_obj(&self, obj: &crate::store::Obj) -> bool {
+        self.0.iter().all(|r| match r {
+            Req::Eq(k, v) => obj.label(k) == Some(v.as_str()),
+            Req::Ne(k, v) => obj.label(k) != Some(v.as_str()),
+            Req::In(k, vs) => obj.label(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            Req::NotIn(k, vs) => obj.label(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
+            Req::Exists(k) => obj.label(k).is_some(),
+            Req::NotExists(k) => obj.label(k).is_none(),
+        })
+    }
+
     /// Matches an object's `metadata.labels`.
     pub fn matches(&self, obj: &Value) -> bool {
         self.is_empty() || self.matches_labels(util::get(obj, &["metadata", "labels"]))
@@ -226,6 +238,18 @@ impl FieldSelector {
                 Some(other) => other.to_string(),
             };
             (actual == *v) != *neg
+        })
+    }
+
+    /// Matches a stored object by its index.
+    pub fn matches_obj(&self, obj: &crate::store::Obj) -> bool {
+        self.0.iter().all(|(k, neg, v)| {
+            let actual = obj.field(k).unwrap_or(if k == "spec.unschedulable" {
+                "false"
+            } else {
+                ""
+            });
+            (actual == v) != *neg
         })
     }
 

@@ -11,26 +11,144 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 use tokio::sync::{Notify, broadcast};
 
-/// A stored object: its JSON value and its serialized form (reused by lists and watches).
+/// Changes buffered for live watchers; a watcher further behind catches up from the history.
+const LIVE_BUFFER: usize = 512;
+
+/// Field paths kept in an object's index for field selectors.
+pub const INDEXED_FIELDS: &[&str] = &[
+    "spec.nodeName",
+    "status.phase",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "status.podIP",
+    "spec.unschedulable",
+    "involvedObject.name",
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.uid",
+    "reason",
+    "type",
+];
+
+/// What lists, selectors and controllers need without parsing the object.
+#[derive(Debug, Default)]
+pub struct Index {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `metadata.uid`.
+    pub uid: String,
+    /// `metadata.resourceVersion`.
+    pub rv: u64,
+    /// `metadata.labels`.
+    pub labels: Vec<(String, String)>,
+    /// Values of [`INDEXED_FIELDS`] present in the object.
+    pub fields: Vec<(&'static str, String)>,
+    /// uids of all owners.
+    pub owners: Vec<String>,
+    /// uid of the controller owner.
+    pub controller: Option<String>,
+    /// For pods: the Ready condition is True.
+    pub ready: bool,
+}
+
+/// A stored object: its serialized JSON (what lists, gets and watches send) plus an index.
+/// Objects are kept serialized, not as `serde_json::Value` trees, to keep 5,000-node clusters small.
 #[derive(Debug)]
 pub struct Obj {
-    /// The object.
-    pub value: Value,
-    /// `serde_json::to_vec(&value)`.
+    /// The serialized object.
     pub json: Bytes,
+    /// Index for selectors and controllers.
+    pub idx: Index,
 }
 
 impl Obj {
     /// Wraps a value.
     pub fn new(value: Value) -> Arc<Obj> {
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
-        Arc::new(Obj { value, json })
+        let s = |p: &[&str]| util::get_str(&value, p).unwrap_or("").to_string();
+        let labels = util::get(&value, &["metadata", "labels"])
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let fields = INDEXED_FIELDS
+            .iter()
+            .filter_map(|f| {
+                let path: Vec<&str> = f.split('.').collect();
+                match util::get(&value, &path)? {
+                    Value::String(x) => Some((*f, x.clone())),
+                    Value::Bool(b) => Some((*f, b.to_string())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let refs = util::get(&value, &["metadata", "ownerReferences"]).and_then(Value::as_array);
+        let owners = refs
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.get("uid")?.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let controller = refs.and_then(|a| {
+            a.iter()
+                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+                .and_then(|r| r.get("uid")?.as_str().map(String::from))
+        });
+        let ready = value
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+        let idx = Index {
+            name: s(&["metadata", "name"]),
+            namespace: s(&["metadata", "namespace"]),
+            uid: s(&["metadata", "uid"]),
+            rv: s(&["metadata", "resourceVersion"]).parse().unwrap_or(0),
+            labels,
+            fields,
+            owners,
+            controller,
+            ready,
+        };
+        Arc::new(Obj { json, idx })
+    }
+    /// Parses the object.
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
     }
     /// resourceVersion as a number.
     pub fn rv(&self) -> u64 {
-        util::get_str(&self.value, &["metadata", "resourceVersion"])
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
+        self.idx.rv
+    }
+    /// A label value.
+    pub fn label(&self, k: &str) -> Option<&str> {
+        self.idx
+            .labels
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.as_str())
+    }
+    /// An indexed field value.
+    pub fn field(&self, path: &str) -> Option<&str> {
+        match path {
+            "metadata.name" => Some(&self.idx.name),
+            "metadata.namespace" => Some(&self.idx.namespace),
+            _ => self
+                .idx
+                .fields
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, v)| v.as_str()),
+        }
     }
 }
 
@@ -119,7 +237,7 @@ impl Store {
                 objects: BTreeMap::new(),
                 history: VecDeque::new(),
                 floor: 0,
-                tx: broadcast::channel(16384).0,
+                tx: broadcast::channel(LIVE_BUFFER).0,
             })
             .collect();
         Store {
@@ -148,7 +266,7 @@ impl Store {
         &self,
         id: ResId,
         ns: Option<&str>,
-        filter: impl Fn(&Value) -> bool,
+        filter: impl Fn(&Obj) -> bool,
     ) -> (Vec<Arc<Obj>>, u64) {
         let g = self.lock();
         (g.list(id, ns, filter), g.rv)
@@ -156,15 +274,29 @@ impl Store {
 
     /// Creates an object (uid, timestamps, resourceVersion set here).
     pub fn create(&self, id: ResId, value: Value) -> Result<Arc<Obj>, ApiError> {
-        let r = self.lock().create(id, value);
-        self.changed.notify_waiters();
+        let (r, changed) = {
+            let mut g = self.lock();
+            let before = g.rv;
+            let r = g.create(id, value);
+            (r, g.rv != before)
+        };
+        if changed {
+            self.changed.notify_waiters();
+        }
         r
     }
 
     /// Replaces an object; with `check_rv` a stale resourceVersion is a 409.
     pub fn update(&self, id: ResId, value: Value, check_rv: bool) -> Result<Arc<Obj>, ApiError> {
-        let r = self.lock().update(id, value, check_rv);
-        self.changed.notify_waiters();
+        let (r, changed) = {
+            let mut g = self.lock();
+            let before = g.rv;
+            let r = g.update(id, value, check_rv);
+            (r, g.rv != before)
+        };
+        if changed {
+            self.changed.notify_waiters();
+        }
         r
     }
 
@@ -176,8 +308,15 @@ impl Store {
         name: &str,
         orphan: bool,
     ) -> Result<Arc<Obj>, ApiError> {
-        let r = self.lock().delete(id, ns, name, orphan);
-        self.changed.notify_waiters();
+        let (r, changed) = {
+            let mut g = self.lock();
+            let before = g.rv;
+            let r = g.delete(id, ns, name, orphan);
+            (r, g.rv != before)
+        };
+        if changed {
+            self.changed.notify_waiters();
+        }
         r
     }
 
@@ -189,16 +328,20 @@ impl Store {
         name: &str,
         f: impl FnOnce(&mut Value) -> bool,
     ) -> Option<Arc<Obj>> {
-        let r = {
+        let (r, changed) = {
             let mut g = self.lock();
             let cur = g.get(id, ns, name)?;
-            let mut v = cur.value.clone();
+            let mut v = cur.value();
             if !f(&mut v) {
                 return Some(cur);
             }
-            g.update(id, v, false).ok()
+            let before = g.rv;
+            let r = g.update(id, v, false).ok();
+            (r, g.rv != before)
         };
-        self.changed.notify_waiters();
+        if changed {
+            self.changed.notify_waiters();
+        }
         r
     }
 
@@ -253,7 +396,7 @@ impl Inner {
         &self,
         id: ResId,
         ns: Option<&str>,
-        filter: impl Fn(&Value) -> bool,
+        filter: impl Fn(&Obj) -> bool,
     ) -> Vec<Arc<Obj>> {
         let objs = &self.kinds[id].objects;
         match ns {
@@ -261,14 +404,10 @@ impl Inner {
                 .range((ns.to_string(), String::new())..)
                 .take_while(|((n, _), _)| n == ns)
                 .map(|(_, o)| o)
-                .filter(|o| filter(&o.value))
+                .filter(|o| filter(o))
                 .cloned()
                 .collect(),
-            _ => objs
-                .values()
-                .filter(|o| filter(&o.value))
-                .cloned()
-                .collect(),
+            _ => objs.values().filter(|o| filter(o)).cloned().collect(),
         }
     }
 
@@ -313,7 +452,7 @@ impl Inner {
             let nsid = crate::resources::ids::namespaces();
             match self.get(nsid, "", &ns) {
                 None => return Err(ApiError::not_found(def(nsid), &ns)),
-                Some(n) if util::get(&n.value, &["metadata", "deletionTimestamp"]).is_some() => {
+                Some(n) if util::get(&n.value(), &["metadata", "deletionTimestamp"]).is_some() => {
                     return Err(ApiError::new(
                         403,
                         "Forbidden",
@@ -386,12 +525,13 @@ impl Inner {
             return Err(ApiError::conflict(d, &name));
         }
         // Immutable metadata comes from the stored object.
-        if let Some(dt) = util::get(&cur.value, &["metadata", "deletionTimestamp"]) {
+        let cur_value = cur.value();
+        if let Some(dt) = util::get(&cur_value, &["metadata", "deletionTimestamp"]) {
             util::ensure_obj(&mut value, &["metadata"])
                 .insert("deletionTimestamp".into(), dt.clone());
         }
         for f in ["uid", "creationTimestamp", "generation"] {
-            match util::get(&cur.value, &["metadata", f]) {
+            match util::get(&cur_value, &["metadata", f]) {
                 Some(v) => {
                     util::ensure_obj(&mut value, &["metadata"]).insert(f.into(), v.clone());
                 }
@@ -400,8 +540,8 @@ impl Inner {
                 }
             }
         }
-        if d.has_spec() && value.get("spec") != cur.value.get("spec") {
-            let g = util::get(&cur.value, &["metadata", "generation"])
+        if d.has_spec() && value.get("spec") != cur_value.get("spec") {
+            let g = util::get(&cur_value, &["metadata", "generation"])
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             util::ensure_obj(&mut value, &["metadata"]).insert("generation".into(), (g + 1).into());
@@ -411,7 +551,7 @@ impl Inner {
         util::ensure_obj(&mut probe, &["metadata"])
             .insert("resourceVersion".into(), cur.rv().to_string().into());
         strip_managed_time(&mut probe);
-        let mut cur_probe = cur.value.clone();
+        let mut cur_probe = cur_value.clone();
         strip_managed_time(&mut cur_probe);
         if probe == cur_probe {
             return Ok(cur);
@@ -446,12 +586,12 @@ impl Inner {
             return Err(ApiError::not_found(d, name));
         };
         let rv = self.next_rv();
-        let mut v = cur.value.clone();
+        let mut v = cur.value();
         util::ensure_obj(&mut v, &["metadata"])
             .insert("resourceVersion".into(), rv.to_string().into());
         let obj = Obj::new(v);
         self.record(id, EventType::Deleted, obj.clone(), Some(cur.clone()));
-        let uid = util::get_str(&cur.value, &["metadata", "uid"])
+        let uid = util::get_str(&cur.value(), &["metadata", "uid"])
             .unwrap_or("")
             .to_string();
         // Namespace deletion removes its contents.
@@ -478,13 +618,13 @@ impl Inner {
             let dependents: Vec<Key> = self.kinds[rid]
                 .objects
                 .iter()
-                .filter(|(_, o)| owned_by(&o.value, &uid))
+                .filter(|(_, o)| o.idx.owners.contains(&uid))
                 .map(|(k, _)| k.clone())
                 .collect();
             for (n, nm) in dependents {
                 if orphan {
                     if let Some(o) = self.get(rid, &n, &nm) {
-                        let mut v = o.value.clone();
+                        let mut v = o.value();
                         if let Some(refs) = util::get(&v, &["metadata", "ownerReferences"])
                             .and_then(Value::as_array)
                         {

@@ -534,13 +534,14 @@ pub fn render(_sim: &Sim, id: ResId, objs: &[Arc<Obj>], rv: u64, r: &Req) -> Val
     let rows: Vec<Value> = objs
         .iter()
         .map(|o| {
-            let (c, cells) = columns_and_row(d.kind, &o.value);
+            let value = o.value();
+            let (c, cells) = columns_and_row(d.kind, &value);
             columns = c;
             let object = match include {
                 "None" => Value::Null,
-                "Object" => o.value.clone(),
+                "Object" => value.clone(),
                 _ => {
-                    let mut meta = o.value.get("metadata").cloned().unwrap_or(json!({}));
+                    let mut meta = value.get("metadata").cloned().unwrap_or(json!({}));
                     if let Some(m) = meta.as_object_mut() {
                         m.remove("managedFields");
                     }
