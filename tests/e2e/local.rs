@@ -465,6 +465,17 @@ fn logs_tail_of_a_100_mb_file_reads_only_the_end() {
     let warn = structured(&mcp.call_tool("obi_local_logs", json!({"lines": 5, "level": "WARN"})));
     assert_eq!(warn["count"], 5);
     assert!(warn["lines"][4].as_str().unwrap().contains("level=ERROR"));
+    // Status looks for recent error lines only, so a huge log does not slow it down.
+    let t = Instant::now();
+    for _ in 0..20 {
+        let st = structured(&mcp.call_tool("obi_local_status", json!({})));
+        assert_eq!(st["state"], "exited");
+    }
+    let per_call = t.elapsed() / 20;
+    eprintln!(
+        "obi_local_logs (1000 lines of 100 MB): {took:?}; obi_local_status: {per_call:?} per call"
+    );
+    assert!(per_call < Duration::from_millis(500), "{per_call:?}");
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub const STARTUP_GRACE_MS: u64 = 1500;
 pub const STOP_MARGIN_MS: u64 = 5000;
 /// OBI's default `shutdown_timeout`.
 pub const DEFAULT_SHUTDOWN_MS: u64 = 10_000;
+/// How far back from the end of the log status and deploy look for error lines.
+pub const ERROR_SCAN_BYTES: u64 = 256 * 1024;
 /// Attempts of a compare-and-swap config update before giving up.
 const UPDATE_ATTEMPTS: usize = 16;
 
@@ -147,6 +149,8 @@ pub fn error_lines(log_path: &str, n: u32) -> Vec<String> {
         min_level: min_level.map(str::to_string),
         since_ms: None,
         grep: grep.map(str::to_string),
+        // Error lines are recent; never scan a huge log for them (status stays fast).
+        max_scan_bytes: ERROR_SCAN_BYTES,
     };
     let mut lines = process::read_log(log_path, &q(Some("ERROR"), None))
         .map(|p| p.lines)
@@ -980,6 +984,7 @@ pub fn logs(_ctx: &Context, args: LogsArgs) -> Result<Logs, ToolError> {
             min_level,
             since_ms,
             grep: args.grep,
+            max_scan_bytes: 0,
         },
     )?;
     Ok(Logs {

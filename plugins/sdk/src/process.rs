@@ -112,6 +112,8 @@ pub struct LogQuery {
     pub since_ms: Option<u64>,
     /// Only lines containing this text.
     pub grep: Option<String>,
+    /// Scan at most this many bytes from the end (0: the host's limit, 64 MiB).
+    pub max_scan_bytes: u64,
 }
 
 /// Lines from the end of a log.
@@ -274,6 +276,7 @@ mod backend {
                 min_level: query.min_level.clone(),
                 since_ms: query.since_ms,
                 grep: query.grep.clone(),
+                max_scan_bytes: query.max_scan_bytes,
             },
         )
         .map_err(convert)?;

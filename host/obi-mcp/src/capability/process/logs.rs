@@ -132,6 +132,8 @@ pub struct Query {
     pub since_ms: Option<u64>,
     /// Only lines containing this.
     pub grep: Option<String>,
+    /// Scan at most this many bytes (0 or more than [`MAX_SCAN_BYTES`]: [`MAX_SCAN_BYTES`]).
+    pub max_scan_bytes: u64,
 }
 
 /// The result of [`tail`].
@@ -173,6 +175,10 @@ pub fn tail(path: &Path, q: &Query) -> std::io::Result<Page> {
     let mut carry: Vec<u8> = Vec::new(); // the start of a line whose beginning is further back
     let mut scanned = 0u64;
     let mut done = false;
+    let limit = match q.max_scan_bytes {
+        0 => MAX_SCAN_BYTES,
+        n => n.min(MAX_SCAN_BYTES),
+    };
     let mut buf = vec![0u8; CHUNK];
     let take = |bytes: &[u8], found: &mut Vec<String>| -> bool {
         // Returns true to stop.
@@ -202,10 +208,10 @@ pub fn tail(path: &Path, q: &Query) -> std::io::Result<Page> {
         found.len() >= want
     };
     while pos > 0 && !done {
-        if scanned >= MAX_SCAN_BYTES {
+        if scanned >= limit {
             break;
         }
-        let n = (pos as usize).min(CHUNK);
+        let n = (pos as usize).min(CHUNK).min(limit as usize);
         pos -= n as u64;
         file.seek(SeekFrom::Start(pos))?;
         file.read_exact(&mut buf[..n])?;
@@ -387,6 +393,26 @@ mod tests {
         assert_eq!(all.lines, vec!["level=INFO msg=\"entry 00000\""]);
         assert!(!all.truncated);
         assert_eq!(all.scanned_bytes, all.file_bytes);
+    }
+
+    #[test]
+    fn scanning_stops_at_the_requested_limit() {
+        let p = tmp("limit.log");
+        let mut text = String::from("level=ERROR msg=\"old\"\n");
+        text.push_str(&"level=INFO msg=\"filler\"\n".repeat(100_000));
+        std::fs::write(&p, &text).unwrap();
+        let q = |max_scan_bytes| Query {
+            lines: 5,
+            min_level: Some(Level::Error),
+            max_scan_bytes,
+            ..Default::default()
+        };
+        let bounded = tail(&p, &q(64 * 1024)).unwrap();
+        assert!(bounded.lines.is_empty());
+        assert!(bounded.truncated);
+        assert_eq!(bounded.scanned_bytes, 64 * 1024);
+        let full = tail(&p, &q(0)).unwrap();
+        assert_eq!(full.lines, vec!["level=ERROR msg=\"old\""]);
     }
 
     #[test]

@@ -295,6 +295,7 @@ impl wit::Host for CallState {
             min_level,
             since_ms: query.since_ms,
             grep: query.grep.filter(|g| !g.is_empty()),
+            max_scan_bytes: query.max_scan_bytes,
         };
         let page = tokio::task::spawn_blocking(move || logs::tail(&file, &q))
             .await

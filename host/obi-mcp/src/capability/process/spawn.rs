@@ -427,12 +427,18 @@ pub fn status(record: &Record) -> State {
         return State::Exited(read_exit(record).unwrap_or_default());
     }
     match procfs::identify(record.pid, record.start_ticks, &record.executable) {
-        Identity::Same(stat) => State::Running(Usage {
-            cpu_percent: procfs::cpu_percent(&stat),
-            rss_bytes: procfs::rss_bytes(&stat),
-            uptime_ms: procfs::uptime_ms(stat.start_ticks),
-            threads: stat.threads,
-        }),
+        Identity::Same(stat) => {
+            // A process adopted after a server restart has no watcher: rotate its log here.
+            if !watched(record.pid, record.start_ticks) {
+                let _ = logs::rotate_if_larger(&record.log_path, DEFAULT_MAX_LOG_BYTES);
+            }
+            State::Running(Usage {
+                cpu_percent: procfs::cpu_percent(&stat),
+                rss_bytes: procfs::rss_bytes(&stat),
+                uptime_ms: procfs::uptime_ms(stat.start_ticks),
+                threads: stat.threads,
+            })
+        }
         Identity::Gone => State::Exited(exit_of(record)),
         Identity::Replaced(why) => State::Replaced(why),
     }
