@@ -239,7 +239,6 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
         .store
         .list(ids::pods(), None, |o| o.field("spec.nodeName").is_some());
     let mut nodes: HashMap<String, Option<Value>> = HashMap::new();
-    let mut writes: Vec<(Key, Value)> = Vec::new();
     let mut events: Vec<(Value, EventSpec)> = Vec::new();
     let mut next: Option<Instant> = None;
     let mut live: std::collections::HashSet<Key> = std::collections::HashSet::new();
@@ -265,13 +264,23 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
         }
         let pod_value = o.value();
         let pod = &pod_value;
+        let pod_ref = json!({
+            "metadata": {"name": o.idx.name, "namespace": o.idx.namespace, "uid": o.idx.uid},
+            "spec": {"nodeName": o.field("spec.nodeName")},
+        });
         let node_name = o.field("spec.nodeName").unwrap_or("").to_string();
         let node = nodes
             .entry(node_name.clone())
             .or_insert_with(|| {
-                sim.store
-                    .get(ids::nodes(), "", &node_name)
-                    .map(|n| n.value())
+                // Keep only what the kubelet reads, not whole node objects.
+                sim.store.get(ids::nodes(), "", &node_name).map(|n| {
+                    let v = n.value();
+                    json!({"status": {
+                        "conditions": v.pointer("/status/conditions").cloned().unwrap_or(json!([])),
+                        "nodeInfo": {"kernelVersion": v.pointer("/status/nodeInfo/kernelVersion").cloned().unwrap_or(json!(""))},
+                        "addresses": v.pointer("/status/addresses").cloned().unwrap_or(json!([])),
+                    }})
+                })
             })
             .as_ref();
         let node_ready = node
@@ -325,7 +334,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                     dirty: true,
                 };
                 events.push((
-                    pod.clone(),
+                    pod_ref.clone(),
                     EventSpec {
                         reason: "Scheduled",
                         message: format!(
@@ -369,7 +378,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                             c.restarts += 1;
                         } else if c.pull_attempts == 0 {
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "Pulled",
                                     message: format!(
@@ -381,7 +390,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                             ));
                         } else {
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "Pulled",
                                     message: format!("Successfully pulled image \"{}\"", c.image),
@@ -390,7 +399,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                             ));
                         }
                         events.push((
-                            pod.clone(),
+                            pod_ref.clone(),
                             EventSpec {
                                 reason: "Created",
                                 message: format!("Created container: {}", c.name),
@@ -398,7 +407,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                             },
                         ));
                         events.push((
-                            pod.clone(),
+                            pod_ref.clone(),
                             EventSpec {
                                 reason: "Started",
                                 message: format!("Started container {}", c.name),
@@ -427,7 +436,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                                 ),
                             );
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "BackOff",
                                     message: format!("Back-off pulling image \"{}\"", c.image),
@@ -437,7 +446,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                         } else {
                             c.state = CState::Waiting("ErrImagePull".into(), msg.clone());
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "Failed",
                                     message: format!("Failed to pull image \"{}\": {msg}", c.image),
@@ -454,7 +463,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                             c.restarts += 1;
                         } else {
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "Pulled",
                                     message: format!(
@@ -465,7 +474,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                                 },
                             ));
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "Created",
                                     message: format!("Created container: {}", c.name),
@@ -473,7 +482,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                                 },
                             ));
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "Started",
                                     message: format!("Started container {}", c.name),
@@ -516,7 +525,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                             c.restarts = 1;
                         }
                         events.push((
-                            pod.clone(),
+                            pod_ref.clone(),
                             EventSpec {
                                 reason: "BackOff",
                                 message: format!(
@@ -531,7 +540,7 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
                     Outcome::MountFail(m) => {
                         if rt.mount_error.as_deref() != Some(m.as_str()) {
                             events.push((
-                                pod.clone(),
+                                pod_ref.clone(),
                                 EventSpec {
                                     reason: "FailedMount",
                                     message: m.clone(),
@@ -548,7 +557,14 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
         }
         if rt.dirty {
             rt.dirty = false;
-            writes.push((key.clone(), render_status(sim, pod, &rt, node)));
+            let status = render_status(sim, pod, &rt, node);
+            sim.store.modify(ids::pods(), &key.0, &key.1, |v| {
+                if v.get("status") == Some(&status) {
+                    return false;
+                }
+                v["status"] = status;
+                true
+            });
         }
         if let Some(n) = rt.next {
             next = Some(next.map_or(n, |x: Instant| x.min(n)));
@@ -556,15 +572,6 @@ pub fn sync(sim: &Sim) -> Option<Instant> {
         sim.kubelet.lock().insert(key, rt);
     }
     sim.kubelet.lock().retain(|k, _| live.contains(k));
-    for ((ns, name), status) in writes {
-        sim.store.modify(ids::pods(), &ns, &name, |v| {
-            if v.get("status") == Some(&status) {
-                return false;
-            }
-            v["status"] = status;
-            true
-        });
-    }
     if sim.opts.events {
         for (pod, e) in events {
             record_event(sim, &pod, e);

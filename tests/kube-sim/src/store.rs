@@ -67,7 +67,9 @@ pub struct Obj {
 impl Obj {
     /// Wraps a value.
     pub fn new(value: Value) -> Arc<Obj> {
-        let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+        let mut buf = serde_json::to_vec(&value).unwrap_or_default();
+        buf.shrink_to_fit();
+        let json = Bytes::from(buf);
         let s = |p: &[&str]| util::get_str(&value, p).unwrap_or("").to_string();
         let labels = util::get(&value, &["metadata", "labels"])
             .and_then(Value::as_object)

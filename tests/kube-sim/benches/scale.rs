@@ -1,21 +1,21 @@
 //! Scale benchmark: 5,000 nodes with an OBI DaemonSet (5,000 pods).
 //!
-//! Measures the time until the DaemonSet is fully ready, the latency of `list pods` with a label
-//! selector (server time to the full body, and kube-rs typed list), 1,000 concurrent pod-log
-//! requests, and the resident memory of the process (simulated cluster + the benchmark client).
+//! Runs the `kube-sim` binary as a child process and measures, over HTTPS with kube-rs: the time
+//! until the DaemonSet is fully ready, the latency of `list pods` with a label selector (until the
+//! full body is read, and as a typed kube-rs list), 1,000 concurrent pod-log requests, and the
+//! resident memory of the simulated cluster process.
 //!
-//! Run: `cargo run --release -p kube-sim --example scale [-- --nodes N]`
+//! Run: `cargo bench -p kube-sim --bench scale [-- --nodes N]`
 #![allow(clippy::print_stdout)]
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
-use kube_sim::{Cluster, ClusterOptions, NodeSpec, Timings};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-fn rss_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+fn rss_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find(|l| l.starts_with(field))
@@ -43,23 +43,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(5000);
-    let mut opts = ClusterOptions {
-        timings: Timings {
-            pod_start: Duration::from_millis(500),
-            ..Timings::default()
-        },
-        ..Default::default()
-    };
-    for i in 0..nodes {
-        opts.nodes.push(
-            NodeSpec::named(format!("node-{:05}", i + 1))
-                .label("topology.kubernetes.io/zone", format!("zone-{}", i % 3)),
-        );
-    }
+    let dir = std::env::temp_dir().join(format!("kube-sim-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let kc = dir.join("kubeconfig");
     let t0 = Instant::now();
-    let cluster = Cluster::start(opts).await?;
-    println!("cluster with {nodes} nodes started in {:?}", t0.elapsed());
-    let client = cluster.client().await?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kube-sim"))
+        .args([
+            "--nodes",
+            &nodes.to_string(),
+            "--pod-start-ms",
+            "500",
+            "--kubeconfig-out",
+        ])
+        .arg(&kc)
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    while !kc.exists() {
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            return Err("kube-sim did not write its kubeconfig".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "kube-sim (pid {pid}) with {nodes} nodes serving after {:?}; RSS {:.0} MiB",
+        t0.elapsed(),
+        rss_mib(pid, "VmRSS:")
+    );
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kc)?,
+        &Default::default(),
+    )
+    .await?;
+    let client = kube::Client::try_from(config)?;
+    let result = run(client, nodes, pid).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run(
+    client: kube::Client,
+    nodes: usize,
+    pid: u32,
+) -> Result<(), Box<dyn std::error::Error>> {
     let ns: Api<Namespace> = Api::all(client.clone());
     ns.create(
         &PostParams::default(),
@@ -100,9 +129,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ready_in = t1.elapsed();
     println!("DaemonSet {nodes}/{nodes} ready in {ready_in:?} (pod start delay 500 ms)");
     println!(
-        "RSS after rollout: {:.0} MiB (peak {:.0} MiB)",
-        rss_mib("VmRSS:"),
-        rss_mib("VmHWM:")
+        "kube-sim RSS after rollout: {:.0} MiB (peak {:.0} MiB)",
+        rss_mib(pid, "VmRSS:"),
+        rss_mib(pid, "VmHWM:")
     );
 
     // list pods with a label selector: raw (server until full body) and typed.
@@ -191,10 +220,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "1000 concurrent pod-log requests: {ok} ok in {total:?} (per request median {lm:?}, p95 {lp95:?}, max {lmax:?})"
     );
     println!(
-        "RSS at end: {:.0} MiB (peak {:.0} MiB), {} requests served",
-        rss_mib("VmRSS:"),
-        rss_mib("VmHWM:"),
-        cluster.request_count()
+        "kube-sim RSS at end: {:.0} MiB (peak {:.0} MiB); benchmark client RSS {:.0} MiB",
+        rss_mib(pid, "VmRSS:"),
+        rss_mib(pid, "VmHWM:"),
+        rss_mib(std::process::id(), "VmRSS:")
     );
     Ok(())
 }
