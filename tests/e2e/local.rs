@@ -763,3 +763,87 @@ fn real_obi_deploys_when_available() {
     let stop = structured(&mcp.call_tool("obi_local_stop", json!({})));
     assert_ne!(stop["method"], "already-exited", "{stop}");
 }
+
+#[test]
+fn a_crash_after_start_shows_in_status_with_obis_error_line() {
+    let sb = sandbox_with("");
+    let _reaper = Reaper::new(&sb);
+    let mut mcp = start(&sb);
+    let out = deploy(
+        &mut mcp,
+        json!({"config": valid_config(),
+               "extraEnv": {"OBI_STANDIN_CRASH_AFTER": "2", "OBI_STANDIN_LINES_PER_SECOND": "50"}}),
+    );
+    assert_eq!(out["outcome"], "running", "{out}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let st = loop {
+        let st = structured(&mcp.call_tool("obi_local_status", json!({})));
+        if st["state"] == "exited" {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "never crashed: {st}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(st["exitCode"], 255, "{st}");
+    let errors = st["lastErrors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("simulated crash")),
+        "{st}"
+    );
+    let busy = structured(&mcp.call_tool(
+        "obi_local_logs",
+        json!({"grep": "instrumented process", "lines": 1000}),
+    ));
+    assert!(busy["count"].as_u64().unwrap() >= 50, "{busy}");
+}
+
+#[test]
+fn stand_in_warns_about_capabilities_when_not_root() {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run the stand-in as another user");
+        return;
+    }
+    let dir = tempfile_dir();
+    let cfg = dir.join("c.yml");
+    std::fs::write(&cfg, "open_port: 8080\ntrace_printer: text\n").unwrap();
+    let mut child = std::process::Command::new(components::OBI_STANDIN)
+        .env_clear()
+        .env("OBI_STANDIN_CRASH_AFTER", "0.3")
+        .arg(format!("--config={}", cfg.display()))
+        .uid(65534)
+        .gid(65534)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut stdout = String::new();
+    use std::io::Read;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    if status.code() != Some(255) && stdout.is_empty() {
+        eprintln!("skipped: the stand-in is not executable by uid 65534 here");
+        return;
+    }
+    assert!(
+        stdout.contains("level=WARN msg=\"Required system capabilities not present, OpenTelemetry eBPF Instrumentation may malfunction\""),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A world-readable temporary directory (the stand-in runs as another user).
+fn tempfile_dir() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("obi-mcp-local-nonroot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}

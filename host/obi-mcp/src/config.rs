@@ -573,6 +573,12 @@ impl Config {
         if let Some(p) = &mut self.server.state_dir {
             fix(p);
         }
+        // A bare name (`obi`) is looked up on PATH; a relative path is relative to the file.
+        if let Some(p) = &mut self.toolsets.local.binary_path
+            && p.components().count() > 1
+        {
+            fix(p);
+        }
     }
 
     /// Applies the earlier obi-mcp's environment variables; returns deprecation warnings.
@@ -752,6 +758,22 @@ mod tests {
         assert_eq!(l.memory_bytes, 32 * 1024 * 1024);
         assert_eq!(l.timeout, std::time::Duration::from_secs(5));
         assert_eq!(l.max_output_bytes, DEFAULT_MAX_OUTPUT_BYTES);
+    }
+
+    #[test]
+    fn relative_binary_path_is_relative_to_the_config_file_and_a_bare_name_stays() {
+        let mut c = parse("toolsets:\n  local:\n    binary_path: bin/obi\n", "t.yaml").unwrap();
+        c.make_paths_absolute(Path::new("/etc/obi-mcp"));
+        assert_eq!(
+            c.toolsets.local.binary_path.as_deref(),
+            Some(Path::new("/etc/obi-mcp/bin/obi"))
+        );
+        let mut c = parse("toolsets:\n  local:\n    binary_path: obi\n", "t.yaml").unwrap();
+        c.make_paths_absolute(Path::new("/etc/obi-mcp"));
+        assert_eq!(
+            c.toolsets.local.binary_path.as_deref(),
+            Some(Path::new("obi"))
+        );
     }
 
     #[test]
