@@ -176,7 +176,7 @@ async fn run(
         .list(
             &ListParams::default()
                 .labels("app.kubernetes.io/name=obi")
-                .fields("spec.nodeName=node-00042"),
+                .fields("spec.nodeName=node-42"),
         )
         .await?;
     println!(
