@@ -1,5 +1,7 @@
-//! Builds the first-party toolsets (guest crates in `plugins/`) for wasm32-wasip2 and embeds
-//! them: `OUT_DIR/embedded.rs` holds one entry per toolset with its bytes and sha256.
+//! Builds the first-party toolsets (guest crates in `plugins/`) for wasm32-wasip2, precompiles
+//! them with the runtime's compilation settings (`obi-engine`), and embeds both:
+//! `OUT_DIR/embedded.rs` holds one entry per toolset with its bytes, sha256 and compiled form, so
+//! even the very first start needs no compilation.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -32,19 +34,26 @@ fn main() {
             &guest_build::target_dir("wasm-plugins"),
         )
     };
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let mut out = String::from(
         "/// The first-party toolsets built into this binary, in load order.\npub const FIRST_PARTY: &[Embedded] = &[\n",
     );
     for ((name, _), b) in FIRST_PARTY.iter().zip(&built) {
+        let wasm = std::fs::read(&b.path).unwrap();
+        let compiled = obi_engine::precompile_component(&wasm)
+            .unwrap_or_else(|e| panic!("precompiling the {name} toolset failed: {e:?}"));
+        let cwasm = out_dir.join(format!("{name}.cwasm"));
+        std::fs::write(&cwasm, compiled).unwrap();
         writeln!(
             out,
-            "    Embedded {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {:?} }},",
+            "    Embedded {{ name: {name:?}, bytes: include_bytes!({:?}), sha256: {:?}, precompiled: include_bytes!({:?}) }},",
             b.path.display().to_string(),
-            b.sha256
+            b.sha256,
+            cwasm.display().to_string(),
         )
         .unwrap();
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
+    let dest = out_dir.join("embedded.rs");
     std::fs::write(dest, out).unwrap();
 }

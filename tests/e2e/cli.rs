@@ -43,6 +43,9 @@ fn cold_warm_and_corrupt_cache() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("testbed_echo"), "{out}");
     assert!(err.contains("Miss"), "cold start should compile: {err}");
+    // The first-party toolset needs no compilation even on the first start: the artifact
+    // precompiled by the build script is accepted by the runtime's engine.
+    assert!(err.contains("toolset=local outcome=Embedded"), "{err}");
     let entries = cwasm_files(&sb);
     assert!(!entries.is_empty(), "no cache entries written");
     // Warm: loads from the cache.

@@ -10,6 +10,9 @@ pub struct Embedded {
     pub bytes: &'static [u8],
     /// sha256 of `bytes`, hex, computed at build time.
     pub sha256: &'static str,
+    /// `bytes` compiled at build time by `Engine::precompile_component` with the runtime's
+    /// compilation settings (`obi_engine::compile_config`); used when this engine accepts it.
+    pub precompiled: &'static [u8],
 }
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

@@ -19,6 +19,8 @@ const HEADER: usize = MAGIC.len() + 32;
 /// How a component was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
+    /// Loaded from the artifact precompiled into this binary.
+    Embedded,
     /// Loaded from a valid cache entry.
     Hit,
     /// No entry: compiled and stored.
@@ -77,7 +79,21 @@ impl ComponentCache {
         engine: &Engine,
         sha256: &str,
         bytes: &[u8],
+        precompiled: Option<&'static [u8]>,
     ) -> anyhow::Result<(Component, CacheOutcome)> {
+        if let Some(artifact) = precompiled {
+            // SAFETY: `artifact` was produced by `Engine::precompile_component` (wasmtime, pinned
+            // to one exact version) in this binary's build script and embedded unmodified in its
+            // read-only data. wasmtime checks the artifact's header (version, target, settings)
+            // against this engine and refuses a mismatch, which falls through to the cache.
+            match unsafe { Component::deserialize(engine, artifact) } {
+                Ok(c) => return Ok((c, CacheOutcome::Embedded)),
+                Err(e) => tracing::debug!(
+                    error = %e,
+                    "the precompiled artifact does not fit this engine; using the cache"
+                ),
+            }
+        }
         let Some(path) = self.entry_path(sha256) else {
             return Ok((Component::new(engine, bytes)?, CacheOutcome::Uncached));
         };

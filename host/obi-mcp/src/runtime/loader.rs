@@ -46,6 +46,8 @@ pub struct Source {
     pub bytes: Cow<'static, [u8]>,
     /// sha256 of the bytes, hex (computed at build time for embedded ones).
     pub sha256: String,
+    /// The compiled form made at build time (embedded ones).
+    pub precompiled: Option<&'static [u8]>,
     /// The toolset name it must have (embedded ones), if any.
     pub expected_name: Option<&'static str>,
     /// Grants from config (defaults overlaid with the operator's).
@@ -140,6 +142,7 @@ pub fn sources(config: &Config, report: &mut LoadReport) -> Vec<Source> {
             origin: Origin::Embedded,
             bytes: Cow::Borrowed(embedded.bytes),
             sha256: embedded.sha256.to_string(),
+            precompiled: Some(embedded.precompiled),
             expected_name: Some(embedded.name),
             grants: overlay(default_grants(embedded.name, config), grants),
             config_location: format!("toolsets.{}", embedded.name),
@@ -179,6 +182,7 @@ pub fn sources(config: &Config, report: &mut LoadReport) -> Vec<Source> {
             origin: Origin::File(extra.path.clone()),
             bytes: Cow::Owned(bytes),
             sha256,
+            precompiled: None,
             expected_name: None,
             grants: extra.grants.clone(),
             config_location: format!("toolsets.extra[{i}]"),
@@ -224,7 +228,7 @@ pub fn check_version(component: &Component, engine: &wasmtime::Engine) -> Result
     ))
 }
 
-/// Compiles (or loads from the cache) every source, in parallel when more than one needs it.
+/// Loads (precompiled, cached, or compiled) every source, each on its own thread.
 fn compile_all(
     engine: &wasmtime::Engine,
     cache: &ComponentCache,
@@ -232,11 +236,10 @@ fn compile_all(
 ) -> Vec<(anyhow::Result<(Component, CacheOutcome)>, f64)> {
     let one = |s: &Source| {
         let t = Instant::now();
-        let r = cache.load_or_compile(engine, &s.sha256, &s.bytes);
+        let r = cache.load_or_compile(engine, &s.sha256, &s.bytes, s.precompiled);
         (r, t.elapsed().as_secs_f64() * 1e3)
     };
-    let cached = |s: &Source| cache.entry_path(&s.sha256).is_some_and(|p| p.exists());
-    if sources.len() <= 1 || sources.iter().all(cached) {
+    if sources.len() <= 1 {
         return sources.iter().map(one).collect();
     }
     std::thread::scope(|scope| {

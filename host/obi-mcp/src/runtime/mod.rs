@@ -502,9 +502,9 @@ impl Runtime {
 }
 
 fn engine_config(max_memory_bytes: u64, pooling: bool) -> wasmtime::Config {
-    let mut cfg = wasmtime::Config::new();
-    cfg.wasm_component_model(true);
-    cfg.epoch_interruption(true);
+    // Everything that changes compiled code comes from obi-engine, shared with the build script
+    // that precompiles the first-party toolsets; the allocator below does not change it.
+    let mut cfg = obi_engine::compile_config();
     if !pooling {
         return cfg;
     }
