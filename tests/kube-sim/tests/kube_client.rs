@@ -574,3 +574,65 @@ async fn deployment_rolls_out_a_new_replicaset_on_template_change() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_collection_and_orphan_propagation() {
+    let c = cluster(2).await;
+    let client = c.client().await.unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    for (i, team) in ["a", "a", "b"].iter().enumerate() {
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": format!("dc-{i}"), "labels": {"team": team}}}),
+        )
+        .unwrap();
+        cms.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    let deleted = cms
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("team=a"),
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = deleted
+        .left()
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(names, vec!["dc-0", "dc-1"]);
+    assert_eq!(
+        cms.list(&ListParams::default().labels("team"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    let api: Api<DaemonSet> = Api::namespaced(client.clone(), "default");
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(ds_json("default", "nginx:1.27", None)).unwrap(),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(api.clone(), "obi", ds_ready),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    api.delete("obi", &DeleteParams::orphan()).await.unwrap();
+    let pods = c.list("v1", "Pod", Some("default"));
+    assert_eq!(pods.len(), 2, "orphaned pods stay");
+    assert!(
+        pods.iter().all(|p| p["metadata"]
+            .get("ownerReferences")
+            .and_then(|r| r.as_array())
+            .is_none_or(|r| r.is_empty())),
+        "owner references removed"
+    );
+}
