@@ -411,3 +411,64 @@ async fn kubectl_switches_between_two_clusters_in_one_kubeconfig() {
     .stdout;
     assert_eq!(west.lines().count(), 4, "{west}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rollout_status_and_restart_for_deployments_and_daemonsets() {
+    let c = cluster(2).await;
+    let m = manifest(
+        &c,
+        "web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n",
+    );
+    kubectl_ok(&c, &["apply", "--server-side", "-f", m.to_str().unwrap()]);
+    let out = kubectl_ok(
+        &c,
+        &["rollout", "status", "deployment/web", "--timeout=20s"],
+    );
+    assert!(
+        out.trim_end()
+            .ends_with("deployment \"web\" successfully rolled out"),
+        "{out}"
+    );
+    let d = manifest(&c, "obi.yaml", &obi_manifest("obi-r", VALID_CONFIG));
+    kubectl_ok(&c, &["apply", "--server-side", "-f", d.to_str().unwrap()]);
+    kubectl_ok(
+        &c,
+        &[
+            "rollout",
+            "status",
+            "daemonset/obi",
+            "-n",
+            "obi-r",
+            "--timeout=20s",
+        ],
+    );
+    let before = kubectl_ok(&c, &["get", "pods", "-n", "obi-r", "-o", "name"]);
+    let out = kubectl_ok(&c, &["rollout", "restart", "daemonset/obi", "-n", "obi-r"]);
+    assert_eq!(out.trim(), "daemonset.apps/obi restarted");
+    let out = kubectl_ok(
+        &c,
+        &[
+            "rollout",
+            "status",
+            "daemonset/obi",
+            "-n",
+            "obi-r",
+            "--timeout=20s",
+        ],
+    );
+    assert!(
+        out.trim_end()
+            .ends_with("daemon set \"obi\" successfully rolled out"),
+        "{out}"
+    );
+    let after = kubectl_ok(&c, &["get", "pods", "-n", "obi-r", "-o", "name"]);
+    assert_eq!(after.lines().count(), 2);
+    assert!(
+        after.lines().all(|p| !before.contains(p)),
+        "pods were replaced: {before} -> {after}"
+    );
+    let ds = kubectl_ok(&c, &["get", "ds", "obi", "-n", "obi-r"]);
+    let row: Vec<&str> = ds.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..6], &["obi", "2", "2", "2", "2", "2"], "{ds}");
+}
