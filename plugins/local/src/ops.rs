@@ -142,7 +142,7 @@ fn managed_config_path() -> Result<String, ToolError> {
 }
 
 /// Most recent error lines of the log (slog `level=ERROR`, or Go's default logger's ` ERROR `
-/// lines from before OBI's logger is set up), else its last lines.
+/// lines from before OBI's logger is set up).
 pub fn error_lines(log_path: &str, n: u32) -> Vec<String> {
     let q = |min_level: Option<&str>, grep: Option<&str>| LogQuery {
         lines: n,
@@ -161,6 +161,25 @@ pub fn error_lines(log_path: &str, n: u32) -> Vec<String> {
             .unwrap_or_default();
     }
     lines
+}
+
+/// Why a fresh OBI ended: its error lines, else (`sudo: a password is required`, a crash
+/// without a log level) the last lines of its log.
+fn failure_lines(log_path: &str, n: u32) -> Vec<String> {
+    let lines = error_lines(log_path, n);
+    if !lines.is_empty() {
+        return lines;
+    }
+    process::read_log(
+        log_path,
+        &LogQuery {
+            lines: n,
+            max_scan_bytes: ERROR_SCAN_BYTES,
+            ..Default::default()
+        },
+    )
+    .map(|p| p.lines)
+    .unwrap_or_default()
 }
 
 fn sleep_ms(ms: u64) {
@@ -355,7 +374,7 @@ fn start(dep: &Deployment) -> Result<(ProcessRecord, StartFailure), ToolError> {
     match watch_startup(&record)? {
         ProcessState::Running(_) => Ok((record, None)),
         ProcessState::Exited(exit) => {
-            let lines = error_lines(&record.log_path, 20);
+            let lines = failure_lines(&record.log_path, 20);
             Ok((record, Some((exit, lines))))
         }
         ProcessState::Replaced(m) => Ok((
