@@ -67,6 +67,21 @@ health_check:
   port: 9402
 "#;
 
+/// The data of a result: `structuredContent`, else its first JSON-object text content.
+fn data(r: &serde_json::Value) -> serde_json::Value {
+    match r.get("structuredContent") {
+        Some(v) if v.is_object() => v.clone(),
+        _ => r["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["text"].as_str())
+            .filter_map(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .find(serde_json::Value::is_object)
+            .unwrap_or_default(),
+    }
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -104,7 +119,7 @@ fn main() {
         }}),
     );
     assert!(!is_error(&r), "deploy failed: {r}");
-    let log = r["structuredContent"]["logPath"]
+    let log = data(&r)["logPath"]
         .as_str()
         .expect("deploy reports its log path")
         .to_string();
@@ -148,9 +163,7 @@ fn main() {
     }
     let size_mb = std::fs::metadata(&log).unwrap().len() as f64 / 1e6;
     let r = mcp.call_tool("obi_local_logs", json!({"lines": 1000}));
-    let got = r["structuredContent"]["lines"]
-        .as_array()
-        .map_or(0, Vec::len);
+    let got = data(&r)["lines"].as_array().map_or(0, Vec::len);
     assert_eq!(
         got,
         1000,
