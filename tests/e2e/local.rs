@@ -847,3 +847,120 @@ fn tempfile_dir() -> PathBuf {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }
+
+/// Runs `obi-mcp call TOOL` as uid 65534 (not root) with `fakebin` first on PATH.
+fn call_as_nobody(sb: &Sandbox, fakebin: &Path, tool: &str, args: Value) -> (i32, Value) {
+    use std::os::unix::process::CommandExt;
+    let path = format!(
+        "{}:{}",
+        fakebin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = sb
+        .command(BIN)
+        .env("PATH", path)
+        .args(["call", tool, "--args", &args.to_string()])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "no JSON result: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), value)
+}
+
+fn chown_tree(path: &Path) {
+    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path());
+        }
+    }
+}
+
+#[test]
+fn use_sudo_runs_obi_through_sudo_n_and_explains_a_password_prompt() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run the server as another user");
+        return;
+    }
+    let sb = Sandbox::isolated();
+    let fakebin = sb.path().join("fakebin");
+    std::fs::create_dir_all(&fakebin).unwrap();
+    let sudo = fakebin.join("sudo");
+    let write_sudo = |script: &str| {
+        std::fs::write(&sudo, script).unwrap();
+        std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+
+    // Not root, no capabilities on the binary, no use_sudo: refused with the exact fix.
+    sb.write_config(&format!(
+        "toolsets:\n  local:\n    binary_path: {}\n",
+        components::OBI_STANDIN
+    ));
+    chown_tree(sb.path());
+    let (code, r) = call_as_nobody(
+        &sb,
+        &fakebin,
+        "obi_local_deploy",
+        json!({"config": valid_config()}),
+    );
+    assert_eq!(code, 1, "{r}");
+    let text = result_text(&r);
+    assert!(
+        text.contains("setcap") && text.contains("use_sudo"),
+        "{text}"
+    );
+
+    // use_sudo, and sudo wants a password: a clear error, nothing left running.
+    sb.write_config(&format!(
+        "toolsets:\n  local:\n    binary_path: {}\n    use_sudo: true\n",
+        components::OBI_STANDIN
+    ));
+    write_sudo("#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n");
+    chown_tree(sb.path());
+    let (code, r) = call_as_nobody(
+        &sb,
+        &fakebin,
+        "obi_local_deploy",
+        json!({"config": valid_config()}),
+    );
+    assert_eq!(code, 1, "{r}");
+    let text = result_text(&r);
+    assert!(text.contains("sudo asked for a password"), "{text}");
+
+    // use_sudo with a sudo that lets it through (NOPASSWD): OBI runs, started as `sudo -n obi`.
+    // Like the real sudo, the stand-in stays OBI's parent (fork and wait, not exec).
+    write_sudo(
+        "#!/bin/sh\necho \"$*\" > \"$(dirname \"$0\")/sudo.args\"\n[ \"$1\" = \"-n\" ] || { echo \"sudo called without -n: $*\" >&2; exit 2; }\nshift\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\n\"$@\"\n",
+    );
+    let (code, r) = call_as_nobody(
+        &sb,
+        &fakebin,
+        "obi_local_deploy",
+        json!({"config": valid_config()}),
+    );
+    assert_eq!(code, 0, "{r}");
+    let out = json_content(&r);
+    assert_eq!(out["outcome"], "running", "{out}");
+    // It went through sudo, non-interactively, with OBI's config path preserved.
+    let args = std::fs::read_to_string(fakebin.join("sudo.args")).unwrap();
+    assert!(args.starts_with("-n "), "{args}");
+    assert!(
+        args.contains(components::OBI_STANDIN) && args.contains("--config="),
+        "{args}"
+    );
+    let (code, r) = call_as_nobody(&sb, &fakebin, "obi_local_stop", json!({}));
+    assert_eq!(code, 0, "{r}");
+    if let Some(pid) = out["pid"].as_u64() {
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!alive(pid as u32), "OBI still running after stop");
+    }
+}
