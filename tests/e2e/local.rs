@@ -937,9 +937,10 @@ fn use_sudo_runs_obi_through_sudo_n_and_explains_a_password_prompt() {
     assert!(text.contains("sudo asked for a password"), "{text}");
 
     // use_sudo with a sudo that lets it through (NOPASSWD): OBI runs, started as `sudo -n obi`.
-    // Like the real sudo, the stand-in stays OBI's parent (fork and wait, not exec).
+    // Like the real sudo, the stand-in stays OBI's parent (fork and wait, not exec) and relays
+    // SIGTERM to it.
     write_sudo(
-        "#!/bin/sh\necho \"$*\" > \"$(dirname \"$0\")/sudo.args\"\n[ \"$1\" = \"-n\" ] || { echo \"sudo called without -n: $*\" >&2; exit 2; }\nshift\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\n\"$@\"\n",
+        "#!/bin/sh\necho \"$*\" > \"$(dirname \"$0\")/sudo.args\"\n[ \"$1\" = \"-n\" ] || { echo \"sudo called without -n: $*\" >&2; exit 2; }\nshift\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\n\"$@\" &\nchild=$!\ntrap 'kill -TERM $child' TERM INT\nwait $child\n",
     );
     let (code, r) = call_as_nobody(
         &sb,
@@ -959,8 +960,32 @@ fn use_sudo_runs_obi_through_sudo_n_and_explains_a_password_prompt() {
     );
     let (code, r) = call_as_nobody(&sb, &fakebin, "obi_local_stop", json!({}));
     assert_eq!(code, 0, "{r}");
-    if let Some(pid) = out["pid"].as_u64() {
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(!alive(pid as u32), "OBI still running after stop");
+    // Neither sudo nor OBI is left running.
+    let marker = sb.path().to_string_lossy().into_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let survivors = loop {
+        let found: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+                    && alive(*pid)
+            })
+            .collect();
+        if found.is_empty() || std::time::Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for pid in &survivors {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(*pid as i32, libc::SIGKILL);
+        }
     }
+    assert!(
+        survivors.is_empty(),
+        "left running after stop: {survivors:?}"
+    );
 }
