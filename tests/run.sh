@@ -48,7 +48,13 @@ if [ ! -f "$TOOLS/conformance/node_modules/@modelcontextprotocol/conformance/dis
 fi
 CONF="$TOOLS/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 SANDBOX=$(mktemp -d)
-trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$SANDBOX"' EXIT
+SERVER_PID=""
+cleanup() {
+  # Only a real pid: `kill 0` would signal this whole process group.
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$SANDBOX"
+}
+trap cleanup EXIT
 XDG_CACHE_HOME="$SANDBOX/cache" XDG_STATE_HOME="$SANDBOX/state" XDG_CONFIG_HOME="$SANDBOX/config" \
   "$BIN" serve --http 127.0.0.1:0 2>"$SANDBOX/server.log" &
 SERVER_PID=$!
@@ -77,7 +83,7 @@ for scenario in server-initialize ping logging-set-level tools-list resources-li
 done
 kill "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=0
+SERVER_PID=""
 
 step "Python MCP SDK client session over stdio"
 if [ ! -x "$TOOLS/py-venv/bin/python" ]; then

@@ -70,38 +70,13 @@ fn build_standin(root: &std::path::Path) -> PathBuf {
     guest_build::rerun_if_changed_tree(&root.join("tests/obi-standin"));
     guest_build::rerun_if_changed_tree(&root.join("plugins/obi-config"));
     let target_dir = guest_build::target_dir("obi-standin");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = std::process::Command::new(cargo);
+    let mut cmd = guest_build::nested_cargo(false);
     cmd.arg("build")
         .args(["-p", "obi-standin", "--bin", "obi"])
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir);
-    for var in [
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_MANIFEST_DIR",
-        "CARGO_MANIFEST_PATH",
-        "CARGO_PKG_NAME",
-        "OUT_DIR",
-        "TARGET",
-        "HOST",
-        "PROFILE",
-        "OPT_LEVEL",
-        "DEBUG",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_CFG_") || key.starts_with("CARGO_FEATURE_") {
-            cmd.env_remove(key.as_ref());
-        }
-    }
     let status = cmd
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo to build the stand-in OBI: {e}"));

@@ -43,35 +43,26 @@ pub fn require_target() {
     }
 }
 
-/// Builds `packages` of the Cargo workspace at `manifest` in release mode for `wasm32-wasip2`
-/// into `target_dir`, and returns the built components in the order asked.
-pub fn build(manifest: &Path, packages: &[&str], target_dir: &Path) -> Vec<Built> {
-    require_target();
+/// A `cargo` command for a build script to run a nested build: the outer build's wrappers
+/// (clippy-driver, coverage), target settings and build-script variables removed, and with
+/// `strip_rustflags` the host's compiler flags too (they do not fit another target).
+pub fn nested_cargo(strip_rustflags: bool) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.arg("build")
-        .arg("--release")
-        .args(["--target", TARGET])
-        .arg("--manifest-path")
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(target_dir);
-    if std::env::var_os("GUEST_BUILD_OFFLINE").is_some() {
-        cmd.arg("--offline");
+    if strip_rustflags {
+        for var in [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_BUILD_RUSTFLAGS",
+        ] {
+            cmd.env_remove(var);
+        }
     }
-    for p in packages {
-        cmd.args(["-p", p]);
-    }
-    // The host build's flags, wrappers (clippy-driver, coverage) and target settings must not
-    // leak into the guest build.
     for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
-        "CARGO_BUILD_RUSTFLAGS",
         "CARGO_PRIMARY_PACKAGE",
         "CARGO_MANIFEST_DIR",
         "CARGO_MANIFEST_PATH",
@@ -90,6 +81,27 @@ pub fn build(manifest: &Path, packages: &[&str], target_dir: &Path) -> Vec<Built
         if key.starts_with("CARGO_CFG_") || key.starts_with("CARGO_FEATURE_") {
             cmd.env_remove(key.as_ref());
         }
+    }
+    cmd
+}
+
+/// Builds `packages` of the Cargo workspace at `manifest` in release mode for `wasm32-wasip2`
+/// into `target_dir`, and returns the built components in the order asked.
+pub fn build(manifest: &Path, packages: &[&str], target_dir: &Path) -> Vec<Built> {
+    require_target();
+    let mut cmd = nested_cargo(true);
+    cmd.arg("build")
+        .arg("--release")
+        .args(["--target", TARGET])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir);
+    if std::env::var_os("GUEST_BUILD_OFFLINE").is_some() {
+        cmd.arg("--offline");
+    }
+    for p in packages {
+        cmd.args(["-p", p]);
     }
     let status = cmd
         .status()

@@ -146,13 +146,20 @@ pub fn identify(pid: u32, start_ticks: u64, executable: &Path) -> Identity {
             executable.display()
         )),
         Err(e) => {
-            // A process that exits between the two reads has no exe link any more.
-            match read_stat(pid) {
-                Some(s) if s.start_ticks == start_ticks && !s.is_dead() => Identity::Replaced(
-                    format!("cannot verify the executable of pid {pid} ({e}); not adopting it"),
-                ),
-                _ => Identity::Gone,
+            // An exiting process loses its exe link before it becomes a zombie (its memory is
+            // released first in do_exit); give it a moment to finish exiting before calling it
+            // something else.
+            for _ in 0..20 {
+                match read_stat(pid) {
+                    Some(s) if s.start_ticks == start_ticks && !s.is_dead() => {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    _ => return Identity::Gone,
+                }
             }
+            Identity::Replaced(format!(
+                "cannot verify the executable of pid {pid} ({e}); not adopting it"
+            ))
         }
     }
 }
