@@ -340,6 +340,9 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let hub = Hub::start(loaded, options).await?;
     spawn_reload_on_sighup(hub.clone());
+    // Ask every toolset whether it can work here, after start-up (never delaying it).
+    let checker = hub.clone();
+    tokio::spawn(async move { checker.check_availability().await });
     if let Some(addr) = http {
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();

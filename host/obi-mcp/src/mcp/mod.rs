@@ -89,11 +89,6 @@ impl Hub {
             reload_lock: tokio::sync::Mutex::new(()),
             availability: Mutex::new(std::collections::BTreeMap::new()),
         });
-        // Ask every toolset whether it can work here, after start-up (never delaying it).
-        let checker = hub.clone();
-        tokio::spawn(async move {
-            checker.check_availability().await;
-        });
         Ok(hub)
     }
 
