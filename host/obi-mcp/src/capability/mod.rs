@@ -10,6 +10,7 @@
 //! `log`, `progress` and `config` are not capabilities: every toolset may use them.
 
 pub mod config;
+pub mod kubernetes;
 pub mod log;
 pub mod process;
 pub mod progress;
