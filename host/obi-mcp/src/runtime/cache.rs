@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::meta::ToolsetMeta;
+
 const MAGIC: &[u8; 8] = b"OBICWSM1";
 const HEADER: usize = MAGIC.len() + 32;
 
@@ -141,8 +143,74 @@ impl ComponentCache {
     }
 }
 
+/// What a toolset's metadata depends on: the component, the contract version this host speaks,
+/// and the configuration the guest can read while describing itself (its own section and the
+/// shared `obi:` section). The host's version is included so an upgrade never reuses old entries.
+pub fn meta_key(sha256: &str, config_json: &str, obi_json: Option<&str>) -> String {
+    let mut h = blake3::Hasher::new();
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        super::WIT_VERSION,
+        sha256,
+        config_json,
+        obi_json.unwrap_or("\0none"),
+    ] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().to_hex()[..32].to_string()
+}
+
+const META_MAGIC: &[u8; 8] = b"OBIMETA1";
+
+impl ComponentCache {
+    fn meta_path(&self, key: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{key}.meta")))
+    }
+
+    /// The metadata (describe, tools, resources, prompts) stored for `key`, if a valid entry
+    /// exists. Reading it spares a start the instantiation and five guest calls per toolset.
+    /// A corrupt entry is deleted and reported as absent.
+    pub fn load_meta(&self, key: &str) -> Option<ToolsetMeta> {
+        let path = self.meta_path(key)?;
+        let file = std::fs::read(&path).ok()?;
+        let meta = verify_with(META_MAGIC, &file)
+            .and_then(|body| serde_json::from_slice::<ToolsetMeta>(body).ok());
+        if meta.is_none() {
+            tracing::warn!(path = %path.display(), "toolset metadata cache entry is corrupt; discarding it");
+            let _ = std::fs::remove_file(&path);
+        }
+        meta
+    }
+
+    /// Stores the metadata for `key` (atomically; failures are only logged).
+    pub fn store_meta(&self, key: &str, meta: &ToolsetMeta) {
+        let Some(path) = self.meta_path(key) else {
+            return;
+        };
+        let body = match serde_json::to_vec(meta) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot serialize toolset metadata");
+                return;
+            }
+        };
+        let mut file = Vec::with_capacity(HEADER + body.len());
+        file.extend_from_slice(META_MAGIC);
+        file.extend_from_slice(blake3::hash(&body).as_bytes());
+        file.extend_from_slice(&body);
+        if let Err(e) = crate::fsutil::write_atomic(&path, &file, false) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write toolset metadata to the cache");
+        }
+    }
+}
+
 fn verify(file: &[u8]) -> Option<&[u8]> {
-    if file.len() < HEADER || &file[..MAGIC.len()] != MAGIC {
+    verify_with(MAGIC, file)
+}
+
+fn verify_with<'a>(magic: &[u8; 8], file: &'a [u8]) -> Option<&'a [u8]> {
+    if file.len() < HEADER || &file[..magic.len()] != magic {
         return None;
     }
     let (sum, body) = file[MAGIC.len()..].split_at(32);
@@ -163,6 +231,41 @@ fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample_meta() -> ToolsetMeta {
+        serde_json::from_value(serde_json::json!({
+            "name": "acme", "version": "1.0.0", "description": "d", "capabilities": [],
+            "tools": [], "resources": [], "templates": [], "prompts": []
+        }))
+        .expect("sample metadata")
+    }
+
+    #[test]
+    fn meta_key_changes_with_component_and_config() {
+        let a = meta_key("aa", "{}", None);
+        assert_eq!(a, meta_key("aa", "{}", None));
+        assert_ne!(a, meta_key("ab", "{}", None));
+        assert_ne!(a, meta_key("aa", "{\"legacy_tools\":false}", None));
+        assert_ne!(a, meta_key("aa", "{}", Some("{}")));
+    }
+
+    #[test]
+    fn meta_round_trips_and_a_corrupt_entry_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::default();
+        let cache = ComponentCache::new(Some(dir.path().to_path_buf()), &engine);
+        assert!(cache.load_meta("k").is_none());
+        let meta = sample_meta();
+        cache.store_meta("k", &meta);
+        assert_eq!(cache.load_meta("k"), Some(meta));
+        let path = dir.path().join("k.meta");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 0x20;
+        std::fs::write(&path, bytes).unwrap();
+        assert!(cache.load_meta("k").is_none());
+        assert!(!path.exists(), "a corrupt entry is deleted");
+    }
 
     #[test]
     fn verify_rejects_short_bad_magic_and_bad_checksum() {

@@ -284,7 +284,7 @@ pub async fn load_all(
                 continue;
             }
         };
-        match load_one(runtime, source, component, config, state_dir).await {
+        match load_one(runtime, cache, source, component, config, state_dir).await {
             Ok(toolset) => {
                 let name = toolset.meta.name.clone();
                 if !names.insert(name.clone()) {
@@ -328,6 +328,7 @@ fn root_cause(e: &anyhow::Error) -> String {
 
 async fn load_one(
     runtime: &Runtime,
+    cache: &ComponentCache,
     source: Source,
     component: Component,
     config: &Config,
@@ -350,10 +351,22 @@ async fn load_one(
         obi_json: obi_json.clone(),
         limits: source.limits,
     });
-    let meta: ToolsetMeta = runtime
-        .read_meta(&pre, probe)
-        .await
-        .map_err(|e| format!("describing the toolset failed: {e}"))?;
+    let meta_key = super::cache::meta_key(
+        &source.sha256,
+        &source.config_json,
+        obi_json.as_deref(),
+    );
+    let meta: ToolsetMeta = match cache.load_meta(&meta_key) {
+        Some(meta) => meta,
+        None => {
+            let meta = runtime
+                .read_meta(&pre, probe)
+                .await
+                .map_err(|e| format!("describing the toolset failed: {e}"))?;
+            cache.store_meta(&meta_key, &meta);
+            meta
+        }
+    };
     if let Some(expected) = source.expected_name
         && meta.name != expected
     {
