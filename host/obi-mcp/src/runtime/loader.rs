@@ -351,11 +351,7 @@ async fn load_one(
         obi_json: obi_json.clone(),
         limits: source.limits,
     });
-    let meta_key = super::cache::meta_key(
-        &source.sha256,
-        &source.config_json,
-        obi_json.as_deref(),
-    );
+    let meta_key = super::cache::meta_key(&source.sha256, &source.config_json, obi_json.as_deref());
     let meta: ToolsetMeta = match cache.load_meta(&meta_key) {
         Some(meta) => meta,
         None => {

@@ -6,7 +6,9 @@ use crate::runtime::bindings::obi::toolset::kubernetes as wit;
 use crate::runtime::bindings::obi::toolset::types::HostError;
 
 fn unavailable<T>() -> Result<T, HostError> {
-    Err(HostError::Failed("kubernetes: not available in this build".into()))
+    Err(HostError::Failed(
+        "kubernetes: not available in this build".into(),
+    ))
 }
 
 impl wit::Host for CallState {
