@@ -1118,6 +1118,18 @@ fn status_on_a_thousand_nodes_is_exact_and_bounded() {
         verbose["nodesWithoutObi"]["count"],
         st["nodesWithoutObi"]["count"]
     );
+
+    // Logs of every pod, fetched with a bounded fan-out.
+    c.reset_peak_in_flight();
+    let logs = ok(&mut p, "obi_k8s_logs", json!({"tail": 5, "limit": 200}));
+    assert!(logs["podsQueried"].as_u64().unwrap() >= running.len() as u64);
+    assert!(logs["lines"].as_array().unwrap().len() <= 200);
+    assert_eq!(logs["truncated"], true);
+    let peak = c.peak_in_flight();
+    assert!(
+        peak <= 66,
+        "at most 64 log requests in flight (+ the lists), saw {peak}"
+    );
 }
 
 #[test]

@@ -314,6 +314,10 @@ pub(crate) struct Sim {
     pub started: SystemTime,
     pub server_addr: Mutex<String>,
     pub requests: AtomicU64,
+    /// Requests being handled right now.
+    pub in_flight: AtomicU64,
+    /// Most requests handled at once since the last reset.
+    pub peak_in_flight: AtomicU64,
     pub shutdown: watch::Receiver<bool>,
     /// When each terminating namespace was deleted.
     pub ns_deleted: Mutex<HashMap<String, tokio::time::Instant>>,
@@ -498,6 +502,8 @@ impl Cluster {
             started: SystemTime::now(),
             server_addr: Mutex::new(String::new()),
             requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            peak_in_flight: AtomicU64::new(0),
             shutdown: rx,
             ns_deleted: Mutex::new(HashMap::new()),
             opts,
@@ -702,6 +708,19 @@ impl Cluster {
     /// Requests served so far.
     pub fn request_count(&self) -> u64 {
         self.sim.requests.load(Ordering::Relaxed)
+    }
+
+    /// The most requests the server handled at once since the last [`Cluster::reset_peak_in_flight`]
+    /// (or start): how a test checks a client's concurrency bound.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.sim.peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Starts a new measurement of [`Cluster::peak_in_flight`].
+    pub fn reset_peak_in_flight(&self) {
+        self.sim
+            .peak_in_flight
+            .store(self.sim.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 
     /// Reads an object (`api_version` like `apps/v1`, `namespace` "" for cluster scoped).

@@ -125,8 +125,26 @@ impl Req {
     }
 }
 
+/// Counts a request as in flight until dropped, recording the peak.
+struct InFlight(Arc<Sim>);
+
+impl InFlight {
+    fn enter(sim: &Arc<Sim>) -> InFlight {
+        let now = sim.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        sim.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(sim.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn handle(sim: Arc<Sim>, req: Request<Incoming>) -> Response<Body> {
     sim.requests.fetch_add(1, Ordering::Relaxed);
+    let _in_flight = InFlight::enter(&sim);
     let (parts, body) = req.into_parts();
     let h = |n: header::HeaderName| {
         parts
