@@ -1,4 +1,6 @@
 //! obi-mcp's first-party `kubernetes` toolset (work in progress).
 
+pub mod cluster;
 pub mod manifests;
+pub mod ops;
 mod sha256;
