@@ -3,4 +3,5 @@
 pub mod cluster;
 pub mod manifests;
 pub mod ops;
+pub mod status;
 mod sha256;
