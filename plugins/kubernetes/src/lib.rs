@@ -1,7 +1,8 @@
 //! obi-mcp's first-party `kubernetes` toolset (work in progress).
 
 pub mod cluster;
+pub mod logs;
 pub mod manifests;
 pub mod ops;
-pub mod status;
 mod sha256;
+pub mod status;

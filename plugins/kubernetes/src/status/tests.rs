@@ -79,7 +79,8 @@ fn healthy_daemonset_summary() {
 #[test]
 fn crash_loops_and_missing_nodes_have_reasons() {
     let mut tainted = node("gpu-1");
-    tainted["spec"]["taints"] = json!([{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]);
+    tainted["spec"]["taints"] =
+        json!([{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]);
     let mut not_ready = node("n4");
     not_ready["status"]["conditions"][0]["status"] = "False".into();
     let nodes = vec![node("n1"), node("n2"), tainted, not_ready, node("n5")];
@@ -88,7 +89,8 @@ fn crash_loops_and_missing_nodes_have_reasons() {
         crash_pod("obi-b", "n2"),
     ];
     let mut d = ds(4, 1);
-    d["spec"]["template"]["spec"]["tolerations"] = json!([{"key": "dedicated", "operator": "Exists"}]);
+    d["spec"]["template"]["spec"]["tolerations"] =
+        json!([{"key": "dedicated", "operator": "Exists"}]);
     let s = summarize(&Input {
         workload: Some(&d),
         sidecar: false,
@@ -99,7 +101,10 @@ fn crash_loops_and_missing_nodes_have_reasons() {
     });
     assert_eq!(s.crash_looping_count, 1);
     assert_eq!(s.crash_looping[0].reason, "CrashLoopBackOff");
-    assert_eq!(s.crash_looping[0].message, "back-off 5m0s; last exit: code 255 Error");
+    assert_eq!(
+        s.crash_looping[0].message,
+        "back-off 5m0s; last exit: code 255 Error"
+    );
     assert_eq!(s.crash_looping[0].restarts, 7);
     let reasons: Vec<(&str, &str)> = s
         .nodes_without_obi
@@ -110,15 +115,26 @@ fn crash_loops_and_missing_nodes_have_reasons() {
     assert_eq!(
         reasons,
         [
-            ("n2", "pod obi-b: CrashLoopBackOff back-off 5m0s; last exit: code 255 Error"),
-            ("gpu-1", "taint nvidia.com/gpu=true:NoSchedule is not tolerated"),
+            (
+                "n2",
+                "pod obi-b: CrashLoopBackOff back-off 5m0s; last exit: code 255 Error"
+            ),
+            (
+                "gpu-1",
+                "taint nvidia.com/gpu=true:NoSchedule is not tolerated"
+            ),
             ("n4", "node is not Ready"),
             ("n5", "no OBI pod scheduled yet"),
         ]
     );
     assert_eq!(s.usage, None);
     assert!(s.metrics.starts_with("unavailable: "));
-    assert!(s.summary.contains("1 pods failing (e.g. obi-b CrashLoopBackOff)"), "{}", s.summary);
+    assert!(
+        s.summary
+            .contains("1 pods failing (e.g. obi-b CrashLoopBackOff)"),
+        "{}",
+        s.summary
+    );
 }
 
 #[test]
@@ -138,18 +154,31 @@ fn node_selector_exclusions_are_explained() {
         verbose: false,
     });
     assert_eq!(s.nodes_without_obi.count, 1);
-    assert!(s.nodes_without_obi.nodes[0].reason.starts_with("excluded by the nodeSelector"));
+    assert!(
+        s.nodes_without_obi.nodes[0]
+            .reason
+            .starts_with("excluded by the nodeSelector")
+    );
 }
 
 #[test]
 fn tolerations_match_like_the_scheduler() {
     let taint = json!({"key": "k", "value": "v", "effect": "NoSchedule"});
     assert!(tolerates(&json!({"operator": "Exists"}), &taint));
-    assert!(tolerates(&json!({"key": "k", "operator": "Exists"}), &taint));
+    assert!(tolerates(
+        &json!({"key": "k", "operator": "Exists"}),
+        &taint
+    ));
     assert!(tolerates(&json!({"key": "k", "value": "v"}), &taint));
     assert!(!tolerates(&json!({"key": "k", "value": "w"}), &taint));
-    assert!(!tolerates(&json!({"key": "k", "operator": "Exists", "effect": "NoExecute"}), &taint));
-    assert!(!tolerates(&json!({"key": "other", "operator": "Exists"}), &taint));
+    assert!(!tolerates(
+        &json!({"key": "k", "operator": "Exists", "effect": "NoExecute"}),
+        &taint
+    ));
+    assert!(!tolerates(
+        &json!({"key": "other", "operator": "Exists"}),
+        &taint
+    ));
 }
 
 #[test]
@@ -191,8 +220,12 @@ fn five_thousand_nodes_stay_bounded_with_exact_totals() {
         verbose: false,
     });
     let elapsed = started.elapsed();
-    assert!(elapsed < std::time::Duration::from_millis(500), "{elapsed:?}");
-    let without = (0..5000).filter(|i| i % 3 == 0).count() + (0..5000).filter(|i| i % 3 != 0 && i % 10 == 1).count();
+    assert!(
+        elapsed < std::time::Duration::from_millis(500),
+        "{elapsed:?}"
+    );
+    let without = (0..5000).filter(|i| i % 3 == 0).count()
+        + (0..5000).filter(|i| i % 3 != 0 && i % 10 == 1).count();
     assert_eq!(s.nodes_without_obi.count as usize, without);
     assert_eq!(s.nodes_without_obi.nodes.len(), LIST_CAP);
     let crashing = (0..5000).filter(|i| i % 3 != 0 && i % 10 == 1).count();
@@ -221,7 +254,10 @@ fn sidecar_counts_come_from_the_workload() {
     p["status"]["containerStatuses"]
         .as_array_mut()
         .unwrap()
-        .insert(0, json!({"name": "app", "image": "shop/app:1", "ready": true, "restartCount": 9}));
+        .insert(
+            0,
+            json!({"name": "app", "image": "shop/app:1", "ready": true, "restartCount": 9}),
+        );
     let pods = vec![p];
     let s = summarize(&Input {
         workload: Some(&d),
