@@ -57,9 +57,7 @@ pub fn line_level(text: &str) -> Option<Level> {
     if let Some(i) = text.find("level=") {
         let rest = &text[i + 6..];
         let rest = rest.strip_prefix('"').unwrap_or(rest);
-        let end = rest
-            .find(|c: char| c == ' ' || c == '"' || c == '+' || c == '-')
-            .unwrap_or(rest.len());
+        let end = rest.find([' ', '"', '+', '-']).unwrap_or(rest.len());
         return Level::parse(&rest[..end]);
     }
     if let Some(i) = text.find("\"level\":") {

@@ -706,7 +706,11 @@ pub mod kubernetes {
     pub const RHEL_MIN_KERNEL: (u32, u32) = (4, 18);
     /// RBAC OBI needs for Kubernetes metadata: (API group, resources, verbs).
     pub const RBAC_RULES: &[(&str, &[&str], &[&str])] = &[
-        ("", &["pods", "services", "nodes"], &["get", "list", "watch"]),
+        (
+            "",
+            &["pods", "services", "nodes"],
+            &["get", "list", "watch"],
+        ),
         ("apps", &["replicasets"], &["list", "watch"]),
     ];
     /// Log messages that mean OBI's Kubernetes metadata does not sync (RBAC gaps, API server
