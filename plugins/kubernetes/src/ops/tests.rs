@@ -654,3 +654,27 @@ fn denied_host_errors_are_readable_as_is() {
     );
     let _ = inst();
 }
+
+#[test]
+fn a_given_config_sets_the_common_endpoint_from_its_own_without_warnings() {
+    let fake = Fake::new();
+    let mut args = deploy_args();
+    args.config = Some(
+        json!({"discovery": {"instrument": [{"k8s_namespace": "shop"}]},
+               "otel_traces_export": {"endpoint": "http://collector.obs:4318"}})
+        .as_object()
+        .unwrap()
+        .clone(),
+    );
+    let out = deploy(&ctx(), &fake, args).unwrap().data.unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    let ds = fake.stored(&ds_ref()).unwrap();
+    let env = &ds["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert!(
+        env.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "OTEL_EXPORTER_OTLP_ENDPOINT"
+                && e["value"] == "http://collector.obs:4318")
+    );
+}
