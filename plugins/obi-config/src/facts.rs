@@ -646,3 +646,81 @@ pub const DEFAULT_EXCLUDED_NAMESPACES: &[&str] = &[
     "cert-manager",
     "monitoring",
 ];
+
+/// Facts about running OBI in Kubernetes (official Helm chart `opentelemetry-ebpf-instrumentation`
+/// and OBI's Kubernetes documentation), used by the `kubernetes` toolset.
+pub mod kubernetes {
+    /// Key of the OBI configuration in its ConfigMap (the chart's name; external ConfigMaps must
+    /// use it too).
+    pub const CONFIG_MAP_KEY: &str = "ebpf-instrument-config.yml";
+    /// Directory the ConfigMap is mounted at in the chart.
+    pub const CONFIG_MOUNT_DIR: &str = "/etc/ebpf-instrument/config";
+    /// The config file OBI is pointed at with `OTEL_EBPF_CONFIG_PATH`.
+    pub const CONFIG_FILE: &str = "/etc/ebpf-instrument/config/ebpf-instrument-config.yml";
+    /// Variable that enables Kubernetes metadata decoration.
+    pub const KUBE_METADATA_ENV: &str = "OTEL_EBPF_KUBE_METADATA_ENABLE";
+    /// Variable with the port of the application a sidecar instruments.
+    pub const OPEN_PORT_ENV: &str = "OTEL_EBPF_OPEN_PORT";
+    /// The common OTLP endpoint variable (`/v1/traces` and `/v1/metrics` get appended).
+    pub const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    /// The chart's default exporter endpoint: the node's collector over OTLP/HTTP.
+    pub const DEFAULT_OTLP_ENDPOINT: &str = "http://${HOST_IP}:4318";
+    /// Capabilities an unprivileged OBI needs (kernel >= 5.11, application and network
+    /// observability with socket filters), without the `CAP_` prefix.
+    pub const BASE_CAPABILITIES: &[&str] = &[
+        "BPF",
+        "SYS_PTRACE",
+        "NET_RAW",
+        "CHECKPOINT_RESTORE",
+        "DAC_READ_SEARCH",
+        "PERFMON",
+    ];
+    /// Added for context propagation or `network.source: tc`.
+    pub const NET_ADMIN: &str = "NET_ADMIN";
+    /// Needed only for Go library-level context propagation or `perf_event_paranoid >= 3` on
+    /// older releases; added on request.
+    pub const SYS_ADMIN: &str = "SYS_ADMIN";
+    /// Capabilities a caller may add on top (`extraCapabilities`).
+    pub const ALLOWED_EXTRA_CAPABILITIES: &[&str] = &[
+        "SYS_ADMIN",
+        "SYS_RESOURCE",
+        "NET_ADMIN",
+        "BPF",
+        "SYS_PTRACE",
+        "NET_RAW",
+        "CHECKPOINT_RESTORE",
+        "DAC_READ_SEARCH",
+        "PERFMON",
+        "IPC_LOCK",
+    ];
+    /// Host paths OBI mounts: cgroups (read-only) and tracefs (context propagation from v0.12).
+    pub const CGROUP_PATH: &str = "/sys/fs/cgroup";
+    /// tracefs.
+    pub const TRACING_PATH: &str = "/sys/kernel/tracing";
+    /// Scratch directory OBI needs with a read-only root filesystem.
+    pub const RUN_DIR: &str = "/var/run/obi";
+    /// Oldest kernel OBI supports (major, minor).
+    pub const MIN_KERNEL: (u32, u32) = (5, 8);
+    /// RHEL-family kernel accepted below [`MIN_KERNEL`] thanks to backports (major, minor; the
+    /// release must contain `.el`).
+    pub const RHEL_MIN_KERNEL: (u32, u32) = (4, 18);
+    /// RBAC OBI needs for Kubernetes metadata: (API group, resources, verbs).
+    pub const RBAC_RULES: &[(&str, &[&str], &[&str])] = &[
+        (
+            "",
+            &["pods", "services", "nodes"],
+            &["get", "list", "watch"],
+        ),
+        ("apps", &["replicasets"], &["list", "watch"]),
+    ];
+    /// Log messages that mean OBI's Kubernetes metadata does not sync (RBAC gaps, API server
+    /// trouble).
+    pub const METADATA_SYNC_PATTERNS: &[&str] = &[
+        "kubernetes cache has not been synced",
+        "failed to list",
+        "failed to watch",
+        "is forbidden",
+        "informer",
+        "can't start kubernetes informers",
+    ];
+}

@@ -77,6 +77,7 @@ mod toolset;
 mod validate;
 
 pub mod config;
+pub mod kubernetes;
 pub mod log;
 pub mod process;
 pub mod state;
@@ -85,7 +86,7 @@ pub use context::Context;
 pub use error::{HostError, ToolError};
 pub use prompt::{Prompt, PromptArgument, PromptMessage, PromptResult, Role};
 pub use resource::{Resource, ResourceContents, ResourceTemplate};
-pub use result::{CallResult, Content};
+pub use result::{CallResult, Content, Reply};
 pub use tool::{NoArgs, Tool};
 pub use toolset::{Availability, Info, Toolset};
 pub use validate::validate;
@@ -98,8 +99,8 @@ pub use serde_json;
 pub mod prelude {
     pub use crate::{
         Availability, CallResult, Content, Context, HostError, Info, NoArgs, Prompt,
-        PromptArgument, PromptMessage, PromptResult, Resource, ResourceContents, ResourceTemplate,
-        Role, Tool, ToolError, Toolset, config, log, process, state,
+        PromptArgument, PromptMessage, PromptResult, Reply, Resource, ResourceContents,
+        ResourceTemplate, Role, Tool, ToolError, Toolset, config, kubernetes, log, process, state,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

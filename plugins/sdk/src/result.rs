@@ -92,6 +92,83 @@ impl CallResult {
     }
 }
 
+/// What a tool made with [`Tool::reply`](crate::Tool::reply) returns: a readable text for the
+/// assistant plus structured data (the tool's output schema), or an error result (`isError`)
+/// the assistant should read and act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply<O> {
+    /// Readable text, the first content piece.
+    pub text: String,
+    /// Structured data; always present on a success.
+    pub data: Option<O>,
+    /// Whether this is an error result (`isError`).
+    pub is_error: bool,
+    /// Whether the data is mirrored as JSON text content after `text` (default true; turn it off
+    /// when `text` already carries everything, as for long log listings).
+    pub mirror_json: bool,
+}
+
+impl<O> Reply<O> {
+    /// A success: `text` for the assistant, `data` as structured content.
+    pub fn ok(text: impl Into<String>, data: O) -> Self {
+        Self {
+            text: text.into(),
+            data: Some(data),
+            is_error: false,
+            mirror_json: true,
+        }
+    }
+
+    /// An error result (`isError`) with only text.
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            data: None,
+            is_error: true,
+            mirror_json: true,
+        }
+    }
+
+    /// An error result (`isError`) that still carries data (not checked against the output
+    /// schema by the host).
+    pub fn error_with(text: impl Into<String>, data: O) -> Self {
+        Self {
+            text: text.into(),
+            data: Some(data),
+            is_error: true,
+            mirror_json: true,
+        }
+    }
+
+    /// Leaves the JSON mirror out of the content (the structured data is still returned).
+    pub fn without_json_mirror(mut self) -> Self {
+        self.mirror_json = false;
+        self
+    }
+}
+
+impl<O: Serialize> Reply<O> {
+    /// The call result: text first, then (unless turned off) the data as JSON text, and the
+    /// data as structured content.
+    pub fn into_call_result(self) -> Result<CallResult, ToolError> {
+        let mut content = vec![Content::Text(self.text)];
+        let mut structured = None;
+        if let Some(data) = &self.data {
+            let value = serde_json::to_value(data).map_err(serialize_error)?;
+            let text = to_json(&value)?;
+            if self.mirror_json {
+                content.push(Content::Json(text.clone()));
+            }
+            structured = value.is_object().then_some(text);
+        }
+        Ok(CallResult {
+            content,
+            structured,
+            is_error: self.is_error,
+        })
+    }
+}
+
 impl From<String> for CallResult {
     fn from(text: String) -> Self {
         Self::text(text)
@@ -133,6 +210,30 @@ mod tests {
         let result = CallResult::structured(&[1, 2]).unwrap();
         assert_eq!(result.structured, None);
         assert_eq!(result.content, vec![Content::Json("[1,2]".into())]);
+    }
+
+    #[test]
+    fn reply_puts_text_first_and_mirrors_the_data() {
+        let result = Reply::ok("port 4317", Out { port: 4317 })
+            .into_call_result()
+            .unwrap();
+        assert_eq!(
+            result.content,
+            vec![
+                Content::Text("port 4317".into()),
+                Content::Json(r#"{"port":4317}"#.into())
+            ]
+        );
+        assert_eq!(result.structured.as_deref(), Some(r#"{"port":4317}"#));
+        let quiet = Reply::ok("x", Out { port: 1 })
+            .without_json_mirror()
+            .into_call_result()
+            .unwrap();
+        assert_eq!(quiet.content.len(), 1);
+        assert!(quiet.structured.is_some());
+        let failed = Reply::<Out>::error("bad").into_call_result().unwrap();
+        assert!(failed.is_error);
+        assert_eq!(failed.structured, None);
     }
 
     #[test]

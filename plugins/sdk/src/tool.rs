@@ -6,7 +6,7 @@ use schemars::{JsonSchema, Schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{CallResult, Context, ToolError};
+use crate::{CallResult, Context, Reply, ToolError};
 
 type Handler = Box<dyn Fn(&Context, &str) -> Result<CallResult, ToolError>>;
 
@@ -60,6 +60,26 @@ impl Tool {
         let handler = move |ctx: &Context, arguments: &str| {
             let out = run(ctx, parse_arguments(arguments)?)?;
             CallResult::structured(&out)
+        };
+        Self::with_handler::<I>(
+            name,
+            description,
+            Some(object_schema::<O>),
+            Box::new(handler),
+        )
+    }
+
+    /// A tool returning a readable text together with structured data: `O` is the output
+    /// schema, and the [`Reply`] says whether the result is an error (`isError`). Use it when
+    /// the assistant should read a summary as well as the data.
+    pub fn reply<I, O, F>(name: impl Into<String>, description: impl Into<String>, run: F) -> Self
+    where
+        I: DeserializeOwned + JsonSchema + 'static,
+        O: Serialize + JsonSchema + 'static,
+        F: Fn(&Context, I) -> Result<Reply<O>, ToolError> + 'static,
+    {
+        let handler = move |ctx: &Context, arguments: &str| {
+            run(ctx, parse_arguments(arguments)?)?.into_call_result()
         };
         Self::with_handler::<I>(
             name,
