@@ -7,7 +7,10 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 /// (toolset name, cargo package) of every first-party toolset, in load order.
-const FIRST_PARTY: &[(&str, &str)] = &[("local", "obi-toolset-local")];
+const FIRST_PARTY: &[(&str, &str)] = &[
+    ("local", "obi-toolset-local"),
+    ("kubernetes", "obi-toolset-kubernetes"),
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());

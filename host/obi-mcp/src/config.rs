@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// Default wall-clock deadline per call.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 120;
+/// Default deadline of a Kubernetes toolset call (`toolsets.kubernetes.limits.timeout_secs`):
+/// long enough to follow a rollout to its own deadline.
+pub const KUBERNETES_TIMEOUT_SECS: u64 = 1800;
 /// Default maximum size of one call's output.
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
 

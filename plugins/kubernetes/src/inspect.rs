@@ -379,52 +379,54 @@ pub fn logs(cluster: &dyn Cluster, args: LogsArgs) -> Result<Reply<LogsOut>, Too
         };
         return Ok(Reply::error(what));
     }
-    let limit_bytes = logs::per_pod_bytes(targets.len(), tail);
-    let requests: Vec<LogRequest> = targets
-        .iter()
-        .map(|(pod, _)| LogRequest {
-            namespace: inst.namespace.clone(),
-            pod: pod.clone(),
-            container: Some(CONTAINER.into()),
-            tail_lines: Some(tail),
-            since_seconds,
-            timestamps: true,
-            previous: args.previous.unwrap_or(false),
-            limit_bytes,
-        })
-        .collect();
-    let results = cluster.pod_logs(&requests, MAX_IN_FLIGHT);
+    let limit_bytes = logs::per_pod_bytes(targets.len().min(logs::BATCH_PODS), tail);
     let mut failed = Vec::new();
     let mut byte_capped = false;
-    let mut outputs: Vec<(usize, String)> = Vec::new();
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Ok(text) => {
-                byte_capped |= text.len() as u64 >= u64::from(limit_bytes);
-                outputs.push((i, text));
+    let mut merger = logs::Merger::new(Filter {
+        min_level,
+        grep: args.grep.clone(),
+        limit,
+    });
+    // Batch by batch, so memory is bounded by one batch however many pods there are.
+    for batch in targets.chunks(logs::BATCH_PODS) {
+        let requests: Vec<LogRequest> = batch
+            .iter()
+            .map(|(pod, _)| LogRequest {
+                namespace: inst.namespace.clone(),
+                pod: pod.clone(),
+                container: Some(CONTAINER.into()),
+                tail_lines: Some(tail),
+                since_seconds,
+                timestamps: true,
+                previous: args.previous.unwrap_or(false),
+                limit_bytes,
+            })
+            .collect();
+        let results = cluster.pod_logs(&requests, MAX_IN_FLIGHT);
+        let mut outputs: Vec<(usize, String)> = Vec::new();
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(text) => {
+                    byte_capped |= text.len() as u64 >= u64::from(limit_bytes);
+                    outputs.push((i, text));
+                }
+                Err(e) => failed.push(PodFailed {
+                    pod: batch.get(i).map(|t| t.0.clone()).unwrap_or_default(),
+                    error: e.message().to_string(),
+                }),
             }
-            Err(e) => failed.push(PodFailed {
-                pod: targets.get(i).map(|t| t.0.clone()).unwrap_or_default(),
-                error: e.message().to_string(),
-            }),
         }
+        let pod_logs: Vec<PodLog> = outputs
+            .iter()
+            .map(|(i, text)| PodLog {
+                pod: &batch[*i].0,
+                node: &batch[*i].1,
+                text,
+            })
+            .collect();
+        merger.add(&pod_logs);
     }
-    let pod_logs: Vec<PodLog> = outputs
-        .iter()
-        .map(|(i, text)| PodLog {
-            pod: &targets[*i].0,
-            node: &targets[*i].1,
-            text,
-        })
-        .collect();
-    let merged = logs::merge(
-        &pod_logs,
-        &Filter {
-            min_level,
-            grep: args.grep.clone(),
-            limit,
-        },
-    );
+    let merged = merger.finish();
     let truncated = merged.matched > merged.lines.len() || byte_capped;
     let mut text = logs::render(&merged.lines);
     if merged.lines.is_empty() {

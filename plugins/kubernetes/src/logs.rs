@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Total bytes of log fetched per call, spread over the pods.
-pub const TOTAL_BYTES: u64 = 32 * 1024 * 1024;
+pub const TOTAL_BYTES: u64 = 8 * 1024 * 1024;
 /// Least bytes asked of one pod.
 pub const MIN_POD_BYTES: u32 = 16 * 1024;
 /// Most bytes asked of one pod (the host's own limit).
@@ -151,7 +151,8 @@ pub fn parse_since(text: &str) -> Option<u32> {
     u32::try_from(total).ok().filter(|s| *s > 0)
 }
 
-/// Bytes to ask of each pod so `pods` pods stay within [`TOTAL_BYTES`] while `tail` lines fit.
+/// Bytes to ask of each pod so a batch of `pods` pods stays within [`TOTAL_BYTES`] while `tail`
+/// lines fit.
 pub fn per_pod_bytes(pods: usize, tail: u32) -> u32 {
     let wanted = u64::from(tail.max(1)) * BYTES_PER_LINE;
     let share = TOTAL_BYTES / pods.max(1) as u64;
@@ -216,59 +217,113 @@ struct Entry<'a> {
 
 /// Filters and merges the pods' lines in timestamp order, keeping the newest `limit`.
 pub fn merge(pods: &[PodLog], filter: &Filter) -> Merged {
-    let mut entries: Vec<Entry> = Vec::new();
-    for (p, log) in pods.iter().enumerate() {
-        let mut last_at = i128::MIN;
-        for (seq, raw) in log.text.lines().enumerate() {
-            if raw.is_empty() {
-                continue;
-            }
-            let (time, text, at) = match raw.split_once(' ') {
-                Some((ts, rest)) => match parse_rfc3339(ts) {
-                    Some(at) => (ts, rest, at),
-                    None => ("", raw, last_at),
-                },
-                None => match parse_rfc3339(raw) {
-                    Some(at) => (raw, "", at),
-                    None => ("", raw, last_at),
-                },
-            };
-            last_at = at;
-            let level = line_level(text);
-            if let Some(min) = filter.min_level
-                && level.is_none_or(|l| l < min)
-            {
-                continue;
-            }
-            if let Some(g) = &filter.grep
-                && !text.contains(g.as_str())
-            {
-                continue;
-            }
-            entries.push(Entry {
-                at,
-                pod: p,
-                seq,
-                time,
-                level,
-                text,
-            });
+    let mut merger = Merger::new(filter.clone());
+    merger.add(pods);
+    merger.finish()
+}
+
+/// Pods whose logs are fetched and merged at a time: memory stays bounded by one batch (at most
+/// [`TOTAL_BYTES`] of log text) plus the `limit` lines kept, however many pods there are.
+pub const BATCH_PODS: usize = 128;
+
+/// Merges pod logs batch by batch, keeping only the newest `limit` matching lines.
+pub struct Merger {
+    filter: Filter,
+    /// (timestamp in ns, arrival order, line).
+    kept: Vec<(i128, u64, LogLine)>,
+    matched: usize,
+    seq: u64,
+}
+
+impl Merger {
+    /// An empty merger.
+    pub fn new(filter: Filter) -> Merger {
+        Merger {
+            filter,
+            kept: Vec::new(),
+            matched: 0,
+            seq: 0,
         }
     }
-    let matched = entries.len();
-    entries.sort_unstable_by_key(|e| (e.at, e.pod, e.seq));
-    let skip = matched.saturating_sub(filter.limit);
-    let lines = entries[skip..]
-        .iter()
-        .map(|e| LogLine {
-            pod: pods[e.pod].pod.to_string(),
-            node: pods[e.pod].node.to_string(),
-            time: e.time.to_string(),
-            level: e.level.map(|l| l.as_str().to_string()),
-            text: e.text.to_string(),
-        })
-        .collect();
-    Merged { lines, matched }
+
+    /// Adds one batch of pod logs.
+    pub fn add(&mut self, pods: &[PodLog]) {
+        let filter = &self.filter;
+        let mut entries: Vec<Entry> = Vec::new();
+        for (p, log) in pods.iter().enumerate() {
+            let mut last_at = i128::MIN;
+            for (seq, raw) in log.text.lines().enumerate() {
+                if raw.is_empty() {
+                    continue;
+                }
+                let (time, text, at) = match raw.split_once(' ') {
+                    Some((ts, rest)) => match parse_rfc3339(ts) {
+                        Some(at) => (ts, rest, at),
+                        None => ("", raw, last_at),
+                    },
+                    None => match parse_rfc3339(raw) {
+                        Some(at) => (raw, "", at),
+                        None => ("", raw, last_at),
+                    },
+                };
+                last_at = at;
+                let level = line_level(text);
+                if let Some(min) = filter.min_level
+                    && level.is_none_or(|l| l < min)
+                {
+                    continue;
+                }
+                if let Some(g) = &filter.grep
+                    && !text.contains(g.as_str())
+                {
+                    continue;
+                }
+                entries.push(Entry {
+                    at,
+                    pod: p,
+                    seq,
+                    time,
+                    level,
+                    text,
+                });
+            }
+        }
+        self.matched += entries.len();
+        entries.sort_unstable_by_key(|e| (e.at, e.pod, e.seq));
+        let skip = entries.len().saturating_sub(filter.limit);
+        for e in &entries[skip..] {
+            self.kept.push((
+                e.at,
+                self.seq,
+                LogLine {
+                    pod: pods[e.pod].pod.to_string(),
+                    node: pods[e.pod].node.to_string(),
+                    time: e.time.to_string(),
+                    level: e.level.map(|l| l.as_str().to_string()),
+                    text: e.text.to_string(),
+                },
+            ));
+            self.seq += 1;
+        }
+        if self.kept.len() > self.filter.limit.saturating_mul(2).max(1024) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        self.kept.sort_unstable_by_key(|(at, seq, _)| (*at, *seq));
+        let skip = self.kept.len().saturating_sub(self.filter.limit);
+        self.kept.drain(..skip);
+    }
+
+    /// The newest `limit` matching lines of every batch, oldest first.
+    pub fn finish(mut self) -> Merged {
+        self.trim();
+        Merged {
+            lines: self.kept.into_iter().map(|(_, _, l)| l).collect(),
+            matched: self.matched,
+        }
+    }
 }
 
 /// The merged lines as text, one per line: `<time> <pod> <text>`.
@@ -319,6 +374,55 @@ mod tests {
     }
 
     #[test]
+    fn merging_in_batches_equals_merging_at_once() {
+        let texts: Vec<String> = (0..6)
+            .map(|p| {
+                (0..50)
+                    .map(|i| {
+                        format!(
+                            "2026-01-27T17:{:02}:{:02}.{p}00Z time=x level={} msg=m{i}\n",
+                            i / 60,
+                            i % 60,
+                            if i % 7 == 0 { "ERROR" } else { "INFO" }
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let names: Vec<String> = (0..6).map(|p| format!("obi-{p}")).collect();
+        let pods: Vec<PodLog> = texts
+            .iter()
+            .zip(&names)
+            .map(|(t, n)| PodLog {
+                pod: n,
+                node: "n",
+                text: t,
+            })
+            .collect();
+        for filter in [
+            Filter {
+                limit: 17,
+                ..Default::default()
+            },
+            Filter {
+                limit: 5,
+                min_level: Some(Level::Error),
+                grep: None,
+            },
+        ] {
+            let at_once = merge(&pods, &filter);
+            let mut m = Merger::new(filter.clone());
+            for batch in pods.chunks(4) {
+                m.add(batch);
+            }
+            let batched = m.finish();
+            assert_eq!(batched.matched, at_once.matched);
+            assert_eq!(batched.lines, at_once.lines);
+            assert_eq!(batched.lines.len(), filter.limit.min(at_once.matched));
+        }
+    }
+
+    #[test]
     fn since_durations() {
         assert_eq!(parse_since("30s"), Some(30));
         assert_eq!(parse_since("5m"), Some(300));
@@ -333,9 +437,9 @@ mod tests {
     fn per_pod_budget_is_bounded() {
         assert_eq!(per_pod_bytes(1, 100), 100 * 1024);
         assert_eq!(per_pod_bytes(1, 100_000), MAX_POD_BYTES);
-        assert_eq!(per_pod_bytes(1000, 100), 32 * 1024 * 1024 / 1000);
+        assert_eq!(per_pod_bytes(BATCH_PODS, 100), 64 * 1024);
         assert_eq!(per_pod_bytes(100_000, 100), MIN_POD_BYTES);
-        assert!(u64::from(per_pod_bytes(1000, 100)) * 1000 <= TOTAL_BYTES);
+        assert!(u64::from(per_pod_bytes(BATCH_PODS, 100)) * BATCH_PODS as u64 <= TOTAL_BYTES);
     }
 
     const A: &str = "2026-01-27T17:21:20.100Z time=2026-01-27T17:21:20.100Z level=INFO msg=\"starting\"\n\

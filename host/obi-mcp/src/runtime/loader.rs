@@ -93,6 +93,18 @@ fn default_grants(name: &str, config: &Config) -> BTreeMap<String, serde_json::V
     grants
 }
 
+/// A first-party toolset's own limits with its built-in defaults filled in where neither the
+/// toolset's section nor `server.limits` sets them: the Kubernetes
+/// toolset follows rollouts (5 minutes by default, up to 30), so its calls may run longer than
+/// the server-wide default.
+fn first_party_limits(name: &str, server: &LimitsConfig, own: &LimitsConfig) -> LimitsConfig {
+    let mut limits = own.clone();
+    if name == "kubernetes" && limits.timeout_secs.is_none() && server.timeout_secs.is_none() {
+        limits.timeout_secs = Some(crate::config::KUBERNETES_TIMEOUT_SECS);
+    }
+    limits
+}
+
 fn overlay(
     mut base: BTreeMap<String, serde_json::Value>,
     own: &BTreeMap<String, serde_json::Value>,
@@ -146,7 +158,10 @@ pub fn sources(config: &Config, report: &mut LoadReport) -> Vec<Source> {
             expected_name: Some(embedded.name),
             grants: overlay(default_grants(embedded.name, config), grants),
             config_location: format!("toolsets.{}", embedded.name),
-            limits: Limits::resolve(server_limits, limits),
+            limits: Limits::resolve(
+                server_limits,
+                &first_party_limits(embedded.name, server_limits, limits),
+            ),
             config_json: section_json(section),
         });
     }
