@@ -39,7 +39,7 @@ use serde_json::Value;
 use super::CapabilityDef;
 use crate::runtime::bindings::obi::toolset::kubernetes as wit;
 use crate::runtime::bindings::obi::toolset::types::HostError;
-use crate::runtime::{CallState, ToolsetShared};
+use crate::runtime::{CallObserver, CallState, ToolsetShared};
 use errors::KubeError;
 use grant::{KubeGrant, ResourceName, Scope};
 use objects::{ListQuery, Resolved, check_name, split_api_version, strip};
@@ -123,7 +123,22 @@ fn is_write(verb: &str) -> bool {
     grant::WRITE_VERBS.contains(&verb)
 }
 
+/// What the Kubernetes functions need of a call (owned, so their futures are `Send`).
+struct Kube {
+    shared: Arc<ToolsetShared>,
+    observer: Arc<dyn CallObserver>,
+}
+
 impl CallState {
+    fn kube(&self) -> Kube {
+        Kube {
+            shared: self.shared.clone(),
+            observer: self.observer.clone(),
+        }
+    }
+}
+
+impl Kube {
     /// The capability check (first statement of every function), then, for writes, the
     /// read-only switch.
     fn kube_grant(&self, verb: &str, subject: impl FnOnce() -> String) -> Result<KubeGrant, KubeError> {
@@ -404,19 +419,24 @@ impl CallState {
         requests: Vec<wit::LogRequest>,
         max_in_flight: u32,
     ) -> Vec<Result<String, HostError>> {
-        let everyone = |e: KubeError| requests.iter().map(|_| Err(HostError::from(e.clone()))).collect();
+        let count = requests.len();
+        let everyone = |e: KubeError| (0..count).map(|_| Err(HostError::from(e.clone()))).collect();
         let grant = match self.kube_grant("get", || "get pods/log".into()) {
             Ok(g) => g,
             Err(e) => return everyone(e),
         };
         let call = match self.kube_call(grant, "get", "pods/log", context.as_deref()).await {
-            Ok(c) => c,
+            Ok(c) => Arc::new(c),
             Err(e) => return everyone(e),
         };
-        let call = &call;
         let in_flight = max_in_flight.clamp(1, MAX_IN_FLIGHT) as usize;
-        futures_util::stream::iter(requests.iter())
-            .map(|r| async move { call.pod_log(r).await.map_err(HostError::from) })
+        // Owned items and an owned `Call` per future: `buffered` keeps at most `in_flight` of
+        // them running and yields the results in request order.
+        let fetches = requests.into_iter().map(move |r| {
+            let call = call.clone();
+            async move { call.pod_log(&r).await.map_err(HostError::from) }
+        });
+        futures_util::stream::iter(fetches)
             .buffered(in_flight)
             .collect()
             .await
@@ -600,8 +620,9 @@ fn out<T>(r: Result<T, KubeError>) -> Result<T, HostError> {
 
 impl wit::Host for CallState {
     async fn contexts(&mut self) -> Result<Vec<wit::ContextInfo>, HostError> {
-        out(self.kube_grant("contexts", || "read the kubeconfig contexts".into()))?;
-        let contexts = out(self.shared.kube.contexts())?;
+        let k = self.kube();
+        out(k.kube_grant("contexts", || "read the kubeconfig contexts".into()))?;
+        let contexts = out(k.shared.kube.contexts())?;
         Ok(contexts
             .into_iter()
             .map(|c| wit::ContextInfo {
@@ -616,10 +637,11 @@ impl wit::Host for CallState {
     }
 
     async fn probe(&mut self, context: Option<String>) -> Result<wit::ServerInfo, HostError> {
-        out(self.kube_grant("probe", || {
+        let k = self.kube();
+        out(k.kube_grant("probe", || {
             format!("probe context {}", context.as_deref().unwrap_or("(current)"))
         }))?;
-        let pool = self.shared.kube.clone();
+        let pool = k.shared.kube.clone();
         let name = out(pool.resolve_context(context.as_deref()))?;
         let c = out(pool.client(&name).await)?;
         let started = Instant::now();
@@ -639,11 +661,11 @@ impl wit::Host for CallState {
     }
 
     async fn get(&mut self, context: Option<String>, object: wit::ObjectRef) -> Result<String, HostError> {
-        out(self.k_get(context, object).await)
+        out(self.kube().k_get(context, object).await)
     }
 
     async fn list(&mut self, context: Option<String>, request: wit::ListRequest) -> Result<wit::ListResult, HostError> {
-        out(self.k_list(context, request).await)
+        out(self.kube().k_list(context, request).await)
     }
 
     async fn apply(
@@ -652,7 +674,7 @@ impl wit::Host for CallState {
         object: String,
         options: wit::ApplyOptions,
     ) -> Result<String, HostError> {
-        out(self.k_apply(context, object, options).await)
+        out(self.kube().k_apply(context, object, options).await)
     }
 
     async fn patch(
@@ -663,7 +685,7 @@ impl wit::Host for CallState {
         patch: String,
         dry_run: bool,
     ) -> Result<String, HostError> {
-        out(self.k_patch(context, object, patch_type, patch, dry_run).await)
+        out(self.kube().k_patch(context, object, patch_type, patch, dry_run).await)
     }
 
     async fn delete(
@@ -673,7 +695,7 @@ impl wit::Host for CallState {
         propagation: wit::Propagation,
         dry_run: bool,
     ) -> Result<bool, HostError> {
-        out(self.k_delete(context, object, propagation, dry_run).await)
+        out(self.kube().k_delete(context, object, propagation, dry_run).await)
     }
 
     async fn pod_logs(
@@ -682,7 +704,7 @@ impl wit::Host for CallState {
         requests: Vec<wit::LogRequest>,
         max_in_flight: u32,
     ) -> Vec<Result<String, HostError>> {
-        self.k_pod_logs(context, requests, max_in_flight).await
+        self.kube().k_pod_logs(context, requests, max_in_flight).await
     }
 
     async fn access_review(
@@ -690,7 +712,7 @@ impl wit::Host for CallState {
         context: Option<String>,
         check: wit::AccessCheck,
     ) -> Result<wit::AccessDecision, HostError> {
-        out(self.k_access_review(context, check).await)
+        out(self.kube().k_access_review(context, check).await)
     }
 
     async fn wait_rollout(
@@ -699,6 +721,6 @@ impl wit::Host for CallState {
         workload: wit::ObjectRef,
         timeout_ms: u64,
     ) -> Result<wit::RolloutStatus, HostError> {
-        out(self.k_wait_rollout(context, workload, timeout_ms).await)
+        out(self.kube().k_wait_rollout(context, workload, timeout_ms).await)
     }
 }
