@@ -20,6 +20,11 @@ pub const KUBERNETES_TIMEOUT_SECS: u64 = 1800;
 /// Default maximum size of one call's output.
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
 
+/// Default `toolsets.kubernetes.request_timeout_secs`.
+pub const DEFAULT_KUBE_REQUEST_TIMEOUT_SECS: u64 = 10;
+/// Default `toolsets.kubernetes.connect_timeout_secs`.
+pub const DEFAULT_KUBE_CONNECT_TIMEOUT_SECS: u64 = 5;
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -155,9 +160,15 @@ impl Default for LocalToolset {
 pub struct KubernetesToolset {
     /// Load the toolset (default true).
     pub enabled: bool,
-    /// Kubeconfig file; default `KUBECONFIG`, else `~/.kube/config`.
+    /// Kubeconfig file; default `KUBECONFIG` (a colon-separated list, merged like kubectl),
+    /// else `~/.kube/config`, else the in-cluster service account when running in a pod.
+    /// Read on the first Kubernetes host call, never at start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kubeconfig: Option<PathBuf>,
+    /// Longest a cluster may take to answer one request, retries included (seconds, 1 to 600).
+    pub request_timeout_secs: u64,
+    /// Longest a TCP/TLS connection to a cluster may take to open (seconds, 1 to 600).
+    pub connect_timeout_secs: u64,
     /// Namespace used when a call names none.
     pub default_namespace: String,
     /// OBI image used when a call names none (a pinned release, never `latest`).
@@ -175,6 +186,8 @@ impl Default for KubernetesToolset {
         KubernetesToolset {
             enabled: true,
             kubeconfig: None,
+            request_timeout_secs: DEFAULT_KUBE_REQUEST_TIMEOUT_SECS,
+            connect_timeout_secs: DEFAULT_KUBE_CONNECT_TIMEOUT_SECS,
             default_namespace: "obi-system".into(),
             default_image: None,
             grants: BTreeMap::new(),
@@ -514,6 +527,17 @@ impl Config {
                 )));
             }
         }
+        let kube = &self.toolsets.kubernetes;
+        for (key, value) in [
+            ("request_timeout_secs", kube.request_timeout_secs),
+            ("connect_timeout_secs", kube.connect_timeout_secs),
+        ] {
+            if !(1..=600).contains(&value) {
+                return Err(bad(format!(
+                    "at `toolsets.kubernetes.{key}`: {value} is out of range (1 to 600 seconds)"
+                )));
+            }
+        }
         for (i, extra) in self.toolsets.extra.iter().enumerate() {
             if let Some(sha) = &extra.sha256
                 && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -574,6 +598,9 @@ impl Config {
             fix(p);
         }
         if let Some(p) = &mut self.server.state_dir {
+            fix(p);
+        }
+        if let Some(p) = &mut self.toolsets.kubernetes.kubeconfig {
             fix(p);
         }
         // A bare name (`obi`) is looked up on PATH; a relative path is relative to the file.
@@ -776,6 +803,33 @@ mod tests {
         assert_eq!(
             c.toolsets.local.binary_path.as_deref(),
             Some(Path::new("obi"))
+        );
+    }
+
+    #[test]
+    fn kubernetes_timeouts_default_and_are_checked() {
+        let c = parse("", "t.yaml").unwrap();
+        assert_eq!(c.toolsets.kubernetes.request_timeout_secs, 10);
+        assert_eq!(c.toolsets.kubernetes.connect_timeout_secs, 5);
+        let err = parse(
+            "toolsets:\n  kubernetes:\n    request_timeout_secs: 0\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("toolsets.kubernetes.request_timeout_secs") && err.contains("1 to 600"),
+            "{err}"
+        );
+        let err = parse(
+            "toolsets:\n  kubernetes:\n    request_timeout: 3\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("did you mean `toolsets.kubernetes.request_timeout_secs`?"),
+            "{err}"
         );
     }
 

@@ -67,6 +67,7 @@ pub async fn inspect(path: &Path) -> anyhow::Result<Inspection> {
         config_json: Arc::from("{}"),
         obi_json: None,
         limits,
+        kube: Arc::new(crate::capability::kubernetes::KubePool::unconfigured()),
     });
     let meta = runtime.read_meta(&pre, shared).await?;
     let capabilities = meta

@@ -36,7 +36,11 @@ pub struct CapabilityDef {
 }
 
 /// Every capability this host knows.
-pub const CAPABILITIES: &[CapabilityDef] = &[state::CAPABILITY, process::CAPABILITY];
+pub const CAPABILITIES: &[CapabilityDef] = &[
+    state::CAPABILITY,
+    process::CAPABILITY,
+    kubernetes::CAPABILITY,
+];
 
 /// Parses one `grants:` entry, refusing unknown capability names with the closest known one.
 pub fn parse_grant(name: &str, value: &serde_json::Value) -> Result<GrantRule, String> {
@@ -156,6 +160,11 @@ impl Grants {
     /// Names of the granted capabilities.
     pub fn granted_names(&self) -> Vec<&'static str> {
         self.granted.keys().copied().collect()
+    }
+
+    /// Where the operator grants capabilities to this toolset (`toolsets.kubernetes`, ...).
+    pub fn config_location(&self) -> &str {
+        &self.config_location
     }
 
     /// Whether the server runs with `--read-only`.

@@ -20,6 +20,7 @@ use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 
+use crate::capability::kubernetes::KubePool;
 use crate::config::{self, Config};
 use crate::runtime::cache::ComponentCache;
 use crate::runtime::meta::{CallOutput, ContentItem, ToolErrorKind};
@@ -75,7 +76,9 @@ impl Hub {
             .unwrap_or_else(|| config.state_dir(&env));
         let runtime = Runtime::new(max_memory(&config))?;
         let cache = ComponentCache::new((!options.no_cache).then_some(cache_dir), runtime.engine());
-        let report = loader::load_all(&runtime, &config, &cache, &state_dir).await;
+        // One client pool for the whole server; it reads the kubeconfig on first use only.
+        let kube = Arc::new(KubePool::new(&config.toolsets.kubernetes, &env));
+        let report = loader::load_all(&runtime, &config, &cache, &state_dir, kube).await;
         log_report(&report);
         let registry = Registry::build(report.loaded, report.refused, config.server.read_only);
         let hub = Arc::new(Hub {
@@ -158,7 +161,9 @@ impl Hub {
         if max_memory(&config) > max_memory(&self.config.read().expect("config lock")) {
             tracing::warn!("a larger memory limit needs a restart to take effect");
         }
-        let report = loader::load_all(&self.runtime, &config, &self.cache, &self.state_dir).await;
+        let kube = Arc::new(KubePool::new(&config.toolsets.kubernetes, &env));
+        let report =
+            loader::load_all(&self.runtime, &config, &self.cache, &self.state_dir, kube).await;
         log_report(&report);
         let registry = Registry::build(report.loaded, report.refused, config.server.read_only);
         let changed = registry.tool_names() != self.registry().tool_names();

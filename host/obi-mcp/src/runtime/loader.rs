@@ -15,6 +15,7 @@ use super::cache::{CacheOutcome, ComponentCache};
 use super::meta::ToolsetMeta;
 use super::{LoadedToolset, Runtime, ToolsetShared, WIT_PACKAGE, WIT_VERSION, bindings};
 use crate::capability::Grants;
+use crate::capability::kubernetes::KubePool;
 use crate::capability::state::StateStore;
 use crate::config::{Config, Limits, LimitsConfig};
 
@@ -88,6 +89,13 @@ fn default_grants(name: &str, config: &Config) -> BTreeMap<String, serde_json::V
         grants.insert(
             crate::capability::process::NAME.to_string(),
             crate::capability::process::default_grant(local.binary_path.as_deref(), local.use_sudo),
+        );
+    }
+    if name == "kubernetes" {
+        // Read everything; write only what obi-mcp deploys.
+        grants.insert(
+            crate::capability::kubernetes::NAME.to_string(),
+            crate::capability::kubernetes::default_grant(),
         );
     }
     grants
@@ -273,11 +281,13 @@ fn compile_all(
 }
 
 /// Loads every enabled toolset. Never fails as a whole: refusals are in the report.
+/// `kube` is the server-wide Kubernetes client pool every toolset shares.
 pub async fn load_all(
     runtime: &Runtime,
     config: &Config,
     cache: &ComponentCache,
     state_dir: &std::path::Path,
+    kube: Arc<KubePool>,
 ) -> LoadReport {
     let mut report = LoadReport::default();
     let sources = sources(config, &mut report);
@@ -299,7 +309,17 @@ pub async fn load_all(
                 continue;
             }
         };
-        match load_one(runtime, cache, source, component, config, state_dir).await {
+        match load_one(
+            runtime,
+            cache,
+            source,
+            component,
+            config,
+            state_dir,
+            kube.clone(),
+        )
+        .await
+        {
             Ok(toolset) => {
                 let name = toolset.meta.name.clone();
                 if !names.insert(name.clone()) {
@@ -348,6 +368,7 @@ async fn load_one(
     component: Component,
     config: &Config,
     state_dir: &std::path::Path,
+    kube: Arc<KubePool>,
 ) -> Result<LoadedToolset, String> {
     check_version(&component, runtime.engine())?;
     let pre = runtime
@@ -365,6 +386,7 @@ async fn load_one(
         config_json: source.config_json.clone(),
         obi_json: obi_json.clone(),
         limits: source.limits,
+        kube: kube.clone(),
     });
     let meta_key = super::cache::meta_key(&source.sha256, &source.config_json, obi_json.as_deref());
     let meta: ToolsetMeta = match cache.load_meta(&meta_key) {
@@ -421,6 +443,7 @@ async fn load_one(
         config_json: source.config_json,
         obi_json,
         limits: source.limits,
+        kube,
     });
     Ok(LoadedToolset {
         meta,

@@ -117,6 +117,8 @@ pub struct ToolsetShared {
     pub obi_json: Option<Arc<str>>,
     /// Limits.
     pub limits: Limits,
+    /// The server-wide Kubernetes client pool (`kubernetes` capability).
+    pub kube: Arc<crate::capability::kubernetes::KubePool>,
 }
 
 /// The store data of one call.
@@ -132,6 +134,26 @@ pub struct CallState {
     pub log_budget: Arc<AtomicUsize>,
     /// Last lines the guest wrote to stderr (a panic message ends up here).
     pub stderr_tail: Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+}
+
+impl CallState {
+    /// A call state outside any component instance, for calling host functions directly in
+    /// tests.
+    #[doc(hidden)]
+    pub fn detached(shared: Arc<ToolsetShared>, observer: Arc<dyn CallObserver>) -> CallState {
+        CallState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                memory_bytes: shared.limits.memory_bytes as usize,
+                hit: Arc::new(AtomicBool::new(false)),
+            },
+            shared,
+            observer,
+            log_budget: Arc::new(AtomicUsize::new(LOG_BUDGET_BYTES)),
+            stderr_tail: Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new())),
+        }
+    }
 }
 
 impl WasiView for CallState {
