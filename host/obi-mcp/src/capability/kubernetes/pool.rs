@@ -336,7 +336,7 @@ impl KubePool {
         let Source::Kubeconfig { config, files } = &loaded.source else {
             return match context {
                 None | Some(IN_CLUSTER_CONTEXT) => Ok(IN_CLUSTER_CONTEXT.into()),
-                Some(other) => Err(KubeError::NotFound(format!(
+                Some(other) => Err(KubeError::Invalid(format!(
                     "context \"{other}\" does not exist: the server uses its in-cluster service account (context \"{IN_CLUSTER_CONTEXT}\")"
                 ))),
             };
@@ -345,7 +345,9 @@ impl KubePool {
         let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         match context.filter(|c| !c.is_empty()) {
             Some(c) if names.contains(&c) => Ok(c.to_string()),
-            Some(c) => Err(KubeError::NotFound(format!(
+            // A wrong argument, not a missing object: `invalid`, so a toolset never reads it as
+            // "nothing deployed there".
+            Some(c) => Err(KubeError::Invalid(format!(
                 "context \"{c}\" is not in the kubeconfig ({}); its contexts: {}",
                 files.join(", "),
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
