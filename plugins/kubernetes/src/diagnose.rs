@@ -214,7 +214,11 @@ fn check_kernels(f: &Facts, out: &mut Vec<Finding>) {
         out.push(finding(
             "kernel-too-old",
             "error",
-            format!("{} nodes run a kernel older than 5.8", old.len()),
+            if old.len() == 1 {
+                "1 node runs a kernel older than 5.8".to_string()
+            } else {
+                format!("{} nodes run a kernel older than 5.8", old.len())
+            },
             format!(
                 "OBI needs Linux 5.8 or later (RHEL-family 4.18 with backports is accepted): {}",
                 list(&old, 10)
@@ -485,7 +489,11 @@ fn check_pods(f: &Facts, out: &mut Vec<Finding>) {
         out.push(finding(
             "crash-loop",
             "error",
-            format!("{} OBI pods are crash-looping", crashes.len()),
+            if crashes.len() == 1 {
+                "1 OBI pod is crash-looping".to_string()
+            } else {
+                format!("{} OBI pods are crash-looping", crashes.len())
+            },
             detail,
             hint,
         ));

@@ -356,7 +356,12 @@ impl Session<'_> {
             }
         };
         let ok = expect(&result);
-        let text = result_text(&result);
+        // The first text item is the readable summary; the structured result follows it as JSON
+        // for clients without structured-content support, which this session does not need.
+        let text = result["content"][0]["text"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| result_text(&result));
         let lines: Vec<&str> = text.lines().collect();
         let marker = if is_error(&result) { "✗" } else { "←" };
         writeln!(self.out, "  {marker} ({millis} ms)")?;
