@@ -54,7 +54,11 @@ impl Secrets {
             if !secret_key {
                 continue;
             }
-            let value = value.trim().trim_end_matches(',').trim().trim_matches(['"', '\'']);
+            let value = value
+                .trim()
+                .trim_end_matches(',')
+                .trim()
+                .trim_matches(['"', '\'']);
             if value.len() >= 6 {
                 self.0.insert(value.to_string());
             }
@@ -216,7 +220,12 @@ impl KubePool {
     /// Reads the kubeconfig (once; a failure is not remembered, so a file created later is
     /// found by the next call).
     fn load(&self) -> Result<Arc<Loaded>, KubeError> {
-        if let Some(l) = self.loaded.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(l) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             return Ok(l.clone());
         }
         let loaded = Arc::new(self.read()?);
@@ -255,10 +264,9 @@ impl KubePool {
             merged = Some(match merged {
                 None => parsed,
                 Some(m) => m.merge(parsed).map_err(|e| {
-                    KubeError::Invalid(secrets.redact(&format!(
-                        "cannot merge kubeconfig {}: {e}",
-                        path.display()
-                    )))
+                    KubeError::Invalid(
+                        secrets.redact(&format!("cannot merge kubeconfig {}: {e}", path.display())),
+                    )
                 })?,
             });
         }
@@ -348,7 +356,11 @@ impl KubePool {
             Some(c) => Err(KubeError::NotFound(format!(
                 "context \"{c}\" is not in the kubeconfig ({}); its contexts: {}",
                 files.join(", "),
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             ))),
             None => match (&config.current_context, names.as_slice()) {
                 (Some(c), _) if !c.is_empty() => Ok(c.clone()),
