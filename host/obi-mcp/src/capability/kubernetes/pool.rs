@@ -41,9 +41,10 @@ pub struct Secrets(BTreeSet<String>);
 impl Secrets {
     /// Collects secret values from kubeconfig text (YAML or JSON).
     pub fn scan(&mut self, text: &str) {
-        for line in text.lines() {
-            let line = line.trim().trim_start_matches("- ").trim();
-            let Some((key, value)) = line.split_once(':') else {
+        // Block style (`token: x`), flow style (`user: {token: x}`) and JSON (`"token":"x"`).
+        for fragment in text.split(['\n', ',', '{', '}', '[', ']']) {
+            let fragment = fragment.trim().trim_start_matches("- ").trim();
+            let Some((key, value)) = fragment.split_once(':') else {
                 continue;
             };
             let key = key.trim().trim_matches('"').to_ascii_lowercase();
@@ -444,4 +445,24 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_found_in_block_flow_and_json_kubeconfigs_and_redacted() {
+        let mut s = Secrets::default();
+        s.scan("users:\n- name: a\n  user:\n    token: block-token-1\n    client-key-data: S0VZREFUQQ==\n");
+        s.scan(
+            "users: [{name: b, user: {token: flow-token-2, username: admin, password: hunter22}}]",
+        );
+        s.scan(r#"{"users":[{"name":"c","user":{"token":"json-token-3"}}]}"#);
+        let text = "block-token-1 S0VZREFUQQ== flow-token-2 hunter22 json-token-3 admin";
+        assert_eq!(
+            s.redact(text),
+            "[redacted] [redacted] [redacted] [redacted] [redacted] admin"
+        );
+    }
 }
