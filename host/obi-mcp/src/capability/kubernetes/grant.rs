@@ -93,9 +93,9 @@ impl ResourcePattern {
         };
         let group_ok = group.is_empty()
             || group == "*"
-            || group
-                .split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+            || group.split('.').all(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
         if !ok(plural) || !group_ok || sub.as_deref().is_some_and(|s| !ok(s)) {
             return Err(format!(
                 "resource {text:?} is not `plural`, `plural.group`, `plural/subresource` or `*` (e.g. pods, daemonsets.apps, pods/log)"
@@ -395,7 +395,12 @@ mod tests {
         assert!(!g.allows("delete", &ds, Scope::Namespace("prod"), "a"));
         assert!(!g.allows("patch", &ds, Scope::Namespace("obi"), "a"));
         // A bare plural is the core group.
-        assert!(!g.allows("apply", &res("configmaps", "other", None), Scope::Namespace("obi"), "a"));
+        assert!(!g.allows(
+            "apply",
+            &res("configmaps", "other", None),
+            Scope::Namespace("obi"),
+            "a"
+        ));
         let cr = res("clusterroles", "rbac.authorization.k8s.io", None);
         assert!(g.allows("delete", &cr, Scope::Cluster, "prod"));
         assert!(!g.allows("delete", &cr, Scope::Cluster, "dev"));
@@ -407,32 +412,58 @@ mod tests {
 
     #[test]
     fn subresources_are_covered_only_when_named_or_by_star() {
-        let g = grant(json!({"rules": [{"verbs": ["get"], "resources": ["pods"], "namespaces": ["*"]}]}));
-        assert!(!g.allows("get", &res("pods", "", Some("log")), Scope::Namespace("a"), "c"));
-        let g = grant(json!({"rules": [{"verbs": ["get"], "resources": ["pods/log"], "namespaces": ["*"]}]}));
-        assert!(g.allows("get", &res("pods", "", Some("log")), Scope::Namespace("a"), "c"));
+        let g = grant(
+            json!({"rules": [{"verbs": ["get"], "resources": ["pods"], "namespaces": ["*"]}]}),
+        );
+        assert!(!g.allows(
+            "get",
+            &res("pods", "", Some("log")),
+            Scope::Namespace("a"),
+            "c"
+        ));
+        let g = grant(
+            json!({"rules": [{"verbs": ["get"], "resources": ["pods/log"], "namespaces": ["*"]}]}),
+        );
+        assert!(g.allows(
+            "get",
+            &res("pods", "", Some("log")),
+            Scope::Namespace("a"),
+            "c"
+        ));
         assert!(!g.allows("get", &res("pods", "", None), Scope::Namespace("a"), "c"));
     }
 
     #[test]
     fn unknown_keys_and_verbs_suggest_the_closest() {
-        let err = parse_grant(&json!({"rules": [{"verb": ["get"], "resources": ["*"], "namespaces": ["*"]}]}))
-            .err()
-            .unwrap();
-        assert!(err.contains("unknown key `verb`") && err.contains("did you mean `verbs`?"), "{err}");
-        let err = parse_grant(&json!({"rules": [{"verbs": ["gett"], "resources": ["*"], "namespaces": ["*"]}]}))
-            .err()
-            .unwrap();
-        assert!(err.contains("unknown verb `gett`") && err.contains("did you mean `get`?"), "{err}");
+        let err = parse_grant(
+            &json!({"rules": [{"verb": ["get"], "resources": ["*"], "namespaces": ["*"]}]}),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.contains("unknown key `verb`") && err.contains("did you mean `verbs`?"),
+            "{err}"
+        );
+        let err = parse_grant(
+            &json!({"rules": [{"verbs": ["gett"], "resources": ["*"], "namespaces": ["*"]}]}),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.contains("unknown verb `gett`") && err.contains("did you mean `get`?"),
+            "{err}"
+        );
         let err = parse_grant(&json!({"rule": []})).err().unwrap();
         assert!(err.contains("did you mean `rules`?"), "{err}");
         let err = parse_grant(&json!({"rules": [{"verbs": ["get"], "resources": ["pods"]}]}))
             .err()
             .unwrap();
         assert!(err.contains("covers nothing"), "{err}");
-        let err = parse_grant(&json!({"rules": [{"verbs": ["get"], "resources": ["Pods"], "namespaces": ["*"]}]}))
-            .err()
-            .unwrap();
+        let err = parse_grant(
+            &json!({"rules": [{"verbs": ["get"], "resources": ["Pods"], "namespaces": ["*"]}]}),
+        )
+        .err()
+        .unwrap();
         assert!(err.contains("\"Pods\""), "{err}");
     }
 
@@ -441,16 +472,36 @@ mod tests {
         let g = grant(default_grant());
         assert!(g.allows("list", &res("pods", "", None), Scope::AllNamespaces, "x"));
         assert!(g.allows("get", &res("nodes", "", None), Scope::Cluster, "x"));
-        assert!(g.allows("get", &res("pods", "", Some("log")), Scope::Namespace("a"), "x"));
-        assert!(g.allows("apply", &res("daemonsets", "apps", None), Scope::Namespace("obi"), "x"));
+        assert!(g.allows(
+            "get",
+            &res("pods", "", Some("log")),
+            Scope::Namespace("a"),
+            "x"
+        ));
+        assert!(g.allows(
+            "apply",
+            &res("daemonsets", "apps", None),
+            Scope::Namespace("obi"),
+            "x"
+        ));
         assert!(g.allows(
             "delete",
             &res("clusterrolebindings", "rbac.authorization.k8s.io", None),
             Scope::Cluster,
             "x"
         ));
-        assert!(!g.allows("delete", &res("secrets", "", None), Scope::Namespace("a"), "x"));
+        assert!(!g.allows(
+            "delete",
+            &res("secrets", "", None),
+            Scope::Namespace("a"),
+            "x"
+        ));
         assert!(!g.allows("delete", &res("nodes", "", None), Scope::Cluster, "x"));
-        assert!(!g.allows("create", &res("configmaps", "", None), Scope::Namespace("a"), "x"));
+        assert!(!g.allows(
+            "create",
+            &res("configmaps", "", None),
+            Scope::Namespace("a"),
+            "x"
+        ));
     }
 }

@@ -43,8 +43,8 @@ use crate::runtime::{CallObserver, CallState, ToolsetShared};
 use errors::KubeError;
 use grant::{KubeGrant, ResourceName, Scope};
 use objects::{ListQuery, Resolved, check_name, split_api_version, strip};
-pub use pool::KubePool;
 use pool::ContextClient;
+pub use pool::KubePool;
 use request::{Req, with_query};
 use rollout::{End, WorkloadKind};
 
@@ -82,8 +82,16 @@ struct Call {
 
 impl Call {
     /// The resource-level check; `Err(denied)` names verb, resource, scope and context.
-    fn check(&self, verb: &str, resource: &ResourceName<'_>, scope: Scope<'_>) -> Result<(), KubeError> {
-        if self.grant.allows(verb, resource, scope, &self.client.context) {
+    fn check(
+        &self,
+        verb: &str,
+        resource: &ResourceName<'_>,
+        scope: Scope<'_>,
+    ) -> Result<(), KubeError> {
+        if self
+            .grant
+            .allows(verb, resource, scope, &self.client.context)
+        {
             return Ok(());
         }
         Err(KubeError::Denied(
@@ -104,7 +112,12 @@ impl Call {
         ))
     }
 
-    fn check_resolved(&self, verb: &str, res: &Resolved, namespace: Option<&str>) -> Result<(), KubeError> {
+    fn check_resolved(
+        &self,
+        verb: &str,
+        res: &Resolved,
+        namespace: Option<&str>,
+    ) -> Result<(), KubeError> {
         let name = ResourceName {
             plural: &res.res.plural,
             group: &res.group,
@@ -141,7 +154,11 @@ impl CallState {
 impl Kube {
     /// The capability check (first statement of every function), then, for writes, the
     /// read-only switch.
-    fn kube_grant(&self, verb: &str, subject: impl FnOnce() -> String) -> Result<KubeGrant, KubeError> {
+    fn kube_grant(
+        &self,
+        verb: &str,
+        subject: impl FnOnce() -> String,
+    ) -> Result<KubeGrant, KubeError> {
         let shared = &self.shared;
         let mut subject = Some(subject);
         let grant = shared
@@ -194,9 +211,16 @@ impl Kube {
         })
     }
 
-    async fn k_get(&self, context: Option<String>, object: wit::ObjectRef) -> Result<String, KubeError> {
-        let grant = self.kube_grant("get", || format!("get {} \"{}\"", object.kind, object.name))?;
-        let call = self.kube_call(grant, "get", &object.kind, context.as_deref()).await?;
+    async fn k_get(
+        &self,
+        context: Option<String>,
+        object: wit::ObjectRef,
+    ) -> Result<String, KubeError> {
+        let grant =
+            self.kube_grant("get", || format!("get {} \"{}\"", object.kind, object.name))?;
+        let call = self
+            .kube_call(grant, "get", &object.kind, context.as_deref())
+            .await?;
         check_name("name", &object.name)?;
         let c = &call.client;
         let res = c.resolve(&object.api_version, &object.kind).await?;
@@ -212,9 +236,15 @@ impl Kube {
         Ok(obj.to_string())
     }
 
-    async fn k_list(&self, context: Option<String>, r: wit::ListRequest) -> Result<wit::ListResult, KubeError> {
+    async fn k_list(
+        &self,
+        context: Option<String>,
+        r: wit::ListRequest,
+    ) -> Result<wit::ListResult, KubeError> {
         let grant = self.kube_grant("list", || format!("list {}", r.kind))?;
-        let call = self.kube_call(grant, "list", &r.kind, context.as_deref()).await?;
+        let call = self
+            .kube_call(grant, "list", &r.kind, context.as_deref())
+            .await?;
         let c = &call.client;
         let res = c.resolve(&r.api_version, &r.kind).await?;
         let ns = r.namespace.filter(|n| !n.is_empty() && res.res.namespaced);
@@ -241,13 +271,20 @@ impl Kube {
         })
     }
 
-    async fn k_apply(&self, context: Option<String>, object: String, options: wit::ApplyOptions) -> Result<String, KubeError> {
+    async fn k_apply(
+        &self,
+        context: Option<String>,
+        object: String,
+        options: wit::ApplyOptions,
+    ) -> Result<String, KubeError> {
         let grant = self.kube_grant("apply", || {
             let v: Value = serde_json::from_str(&object).unwrap_or_default();
             format!(
                 "apply {} \"{}\"",
                 v["kind"].as_str().unwrap_or("object"),
-                v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+                v.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
             )
         })?;
         let mut obj: Value = serde_json::from_str(&object)
@@ -264,11 +301,16 @@ impl Kube {
                 "the object to apply needs apiVersion, kind and metadata.name".into(),
             ));
         }
-        let call = self.kube_call(grant, "apply", &kind, context.as_deref()).await?;
+        let call = self
+            .kube_call(grant, "apply", &kind, context.as_deref())
+            .await?;
         check_name("name", &name)?;
         let c = &call.client;
         let res = c.resolve(&api_version, &kind).await?;
-        let given = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
+        let given = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let ns = c.namespace_for(&res, given.as_deref());
         if let Some(ns) = &ns {
             check_name("namespace", ns)?;
@@ -329,7 +371,9 @@ impl Kube {
         patch: String,
         dry_run: bool,
     ) -> Result<String, KubeError> {
-        let grant = self.kube_grant("patch", || format!("patch {} \"{}\"", object.kind, object.name))?;
+        let grant = self.kube_grant("patch", || {
+            format!("patch {} \"{}\"", object.kind, object.name)
+        })?;
         let body: Value = serde_json::from_str(&patch)
             .map_err(|e| KubeError::Invalid(format!("the patch is not JSON: {e}")))?;
         let content_type = match patch_type {
@@ -345,9 +389,13 @@ impl Kube {
             }
         };
         if !matches!(patch_type, wit::PatchType::Json) && !body.is_object() {
-            return Err(KubeError::Invalid("a merge or strategic patch is a JSON object".into()));
+            return Err(KubeError::Invalid(
+                "a merge or strategic patch is a JSON object".into(),
+            ));
         }
-        let call = self.kube_call(grant, "patch", &object.kind, context.as_deref()).await?;
+        let call = self
+            .kube_call(grant, "patch", &object.kind, context.as_deref())
+            .await?;
         check_name("name", &object.name)?;
         let c = &call.client;
         let res = c.resolve(&object.api_version, &object.kind).await?;
@@ -364,7 +412,12 @@ impl Kube {
             ],
         );
         let mut answer = c
-            .send_json(&Req::with_body(Method::PATCH, uri, content_type, patch.into_bytes()))
+            .send_json(&Req::with_body(
+                Method::PATCH,
+                uri,
+                content_type,
+                patch.into_bytes(),
+            ))
             .await?;
         strip(&mut answer);
         Ok(answer.to_string())
@@ -377,8 +430,12 @@ impl Kube {
         propagation: wit::Propagation,
         dry_run: bool,
     ) -> Result<bool, KubeError> {
-        let grant = self.kube_grant("delete", || format!("delete {} \"{}\"", object.kind, object.name))?;
-        let call = self.kube_call(grant, "delete", &object.kind, context.as_deref()).await?;
+        let grant = self.kube_grant("delete", || {
+            format!("delete {} \"{}\"", object.kind, object.name)
+        })?;
+        let call = self
+            .kube_call(grant, "delete", &object.kind, context.as_deref())
+            .await?;
         check_name("name", &object.name)?;
         let c = &call.client;
         let res = c.resolve(&object.api_version, &object.kind).await?;
@@ -404,7 +461,12 @@ impl Kube {
             &res.object(ns.as_deref(), &object.name),
             &[("dryRun", dry_run.then(|| "All".to_string()))],
         );
-        let mut req = Req::with_body(Method::DELETE, uri, "application/json", options.to_string().into_bytes());
+        let mut req = Req::with_body(
+            Method::DELETE,
+            uri,
+            "application/json",
+            options.to_string().into_bytes(),
+        );
         req.idempotent = true;
         match c.send(&req).await {
             Ok(_) => Ok(true),
@@ -420,12 +482,19 @@ impl Kube {
         max_in_flight: u32,
     ) -> Vec<Result<String, HostError>> {
         let count = requests.len();
-        let everyone = |e: KubeError| (0..count).map(|_| Err(HostError::from(e.clone()))).collect();
+        let everyone = |e: KubeError| {
+            (0..count)
+                .map(|_| Err(HostError::from(e.clone())))
+                .collect()
+        };
         let grant = match self.kube_grant("get", || "get pods/log".into()) {
             Ok(g) => g,
             Err(e) => return everyone(e),
         };
-        let call = match self.kube_call(grant, "get", "pods/log", context.as_deref()).await {
+        let call = match self
+            .kube_call(grant, "get", "pods/log", context.as_deref())
+            .await
+        {
             Ok(c) => Arc::new(c),
             Err(e) => return everyone(e),
         };
@@ -442,7 +511,11 @@ impl Kube {
             .await
     }
 
-    async fn k_access_review(&self, context: Option<String>, check: wit::AccessCheck) -> Result<wit::AccessDecision, KubeError> {
+    async fn k_access_review(
+        &self,
+        context: Option<String>,
+        check: wit::AccessCheck,
+    ) -> Result<wit::AccessDecision, KubeError> {
         let grant = self.kube_grant("access-review", || {
             format!("review access to {} {}", check.verb, check.resource)
         })?;
@@ -481,11 +554,18 @@ impl Kube {
             .pointer("/status/reason")
             .and_then(Value::as_str)
             .filter(|r| !r.is_empty())
-            .or_else(|| answer.pointer("/status/evaluationError").and_then(Value::as_str))
+            .or_else(|| {
+                answer
+                    .pointer("/status/evaluationError")
+                    .and_then(Value::as_str)
+            })
             .filter(|r| !r.is_empty())
             .map(str::to_string);
         Ok(wit::AccessDecision {
-            allowed: answer.pointer("/status/allowed").and_then(Value::as_bool).unwrap_or(false),
+            allowed: answer
+                .pointer("/status/allowed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             reason,
         })
     }
@@ -496,14 +576,21 @@ impl Kube {
         workload: wit::ObjectRef,
         timeout_ms: u64,
     ) -> Result<wit::RolloutStatus, KubeError> {
-        let grant = self.kube_grant("get", || format!("follow the rollout of {} \"{}\"", workload.kind, workload.name))?;
+        let grant = self.kube_grant("get", || {
+            format!(
+                "follow the rollout of {} \"{}\"",
+                workload.kind, workload.name
+            )
+        })?;
         let Some(kind) = WorkloadKind::parse(&workload.kind) else {
             return Err(KubeError::Invalid(format!(
                 "wait-rollout follows DaemonSet, Deployment and StatefulSet, not {}",
                 workload.kind
             )));
         };
-        let call = self.kube_call(grant, "get", &workload.kind, context.as_deref()).await?;
+        let call = self
+            .kube_call(grant, "get", &workload.kind, context.as_deref())
+            .await?;
         check_name("name", &workload.name)?;
         let (group, _) = split_api_version(&workload.api_version)?;
         if group != "apps" {
@@ -524,9 +611,20 @@ impl Kube {
             group: "",
             subresource: None,
         };
-        call.check("list", &pods, ns.as_deref().map(Scope::Namespace).unwrap_or(Scope::AllNamespaces))?;
+        call.check(
+            "list",
+            &pods,
+            ns.as_deref()
+                .map(Scope::Namespace)
+                .unwrap_or(Scope::AllNamespaces),
+        )?;
         // Return `timed-out` before the runtime's own deadline stops the call.
-        let call_limit = self.shared.limits.timeout.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1));
+        let call_limit = self
+            .shared
+            .limits
+            .timeout
+            .saturating_sub(Duration::from_secs(1))
+            .max(Duration::from_secs(1));
         let timeout = match timeout_ms {
             0 => call_limit,
             ms => Duration::from_millis(ms).min(call_limit),
@@ -535,16 +633,27 @@ impl Kube {
         let wants = observer.wants_progress();
         let started = Instant::now();
         let outcome = c
-            .wait_rollout(kind, &res, ns.as_deref(), &workload.name, timeout, |counts, message| {
-                let observer = observer.clone();
-                async move {
-                    if wants {
-                        observer
-                            .progress(f64::from(counts.updated), Some(f64::from(counts.desired)), Some(message))
-                            .await;
+            .wait_rollout(
+                kind,
+                &res,
+                ns.as_deref(),
+                &workload.name,
+                timeout,
+                |counts, message| {
+                    let observer = observer.clone();
+                    async move {
+                        if wants {
+                            observer
+                                .progress(
+                                    f64::from(counts.updated),
+                                    Some(f64::from(counts.desired)),
+                                    Some(message),
+                                )
+                                .await;
+                        }
                     }
-                }
-            })
+                },
+            )
             .await?;
         tracing::info!(
             toolset = %self.shared.name,
@@ -601,7 +710,10 @@ impl Call {
             &[
                 ("container", r.container.clone().filter(|c| !c.is_empty())),
                 ("tailLines", r.tail_lines.map(|n| n.to_string())),
-                ("sinceSeconds", r.since_seconds.filter(|s| *s > 0).map(|n| n.to_string())),
+                (
+                    "sinceSeconds",
+                    r.since_seconds.filter(|s| *s > 0).map(|n| n.to_string()),
+                ),
                 ("timestamps", r.timestamps.then(|| "true".to_string())),
                 ("previous", r.previous.then(|| "true".to_string())),
                 ("limitBytes", Some(limit.to_string())),
@@ -639,7 +751,10 @@ impl wit::Host for CallState {
     async fn probe(&mut self, context: Option<String>) -> Result<wit::ServerInfo, HostError> {
         let k = self.kube();
         out(k.kube_grant("probe", || {
-            format!("probe context {}", context.as_deref().unwrap_or("(current)"))
+            format!(
+                "probe context {}",
+                context.as_deref().unwrap_or("(current)")
+            )
         }))?;
         let pool = k.shared.kube.clone();
         let name = out(pool.resolve_context(context.as_deref()))?;
@@ -660,11 +775,19 @@ impl wit::Host for CallState {
         })
     }
 
-    async fn get(&mut self, context: Option<String>, object: wit::ObjectRef) -> Result<String, HostError> {
+    async fn get(
+        &mut self,
+        context: Option<String>,
+        object: wit::ObjectRef,
+    ) -> Result<String, HostError> {
         out(self.kube().k_get(context, object).await)
     }
 
-    async fn list(&mut self, context: Option<String>, request: wit::ListRequest) -> Result<wit::ListResult, HostError> {
+    async fn list(
+        &mut self,
+        context: Option<String>,
+        request: wit::ListRequest,
+    ) -> Result<wit::ListResult, HostError> {
         out(self.kube().k_list(context, request).await)
     }
 
@@ -685,7 +808,10 @@ impl wit::Host for CallState {
         patch: String,
         dry_run: bool,
     ) -> Result<String, HostError> {
-        out(self.kube().k_patch(context, object, patch_type, patch, dry_run).await)
+        out(self
+            .kube()
+            .k_patch(context, object, patch_type, patch, dry_run)
+            .await)
     }
 
     async fn delete(
@@ -695,7 +821,10 @@ impl wit::Host for CallState {
         propagation: wit::Propagation,
         dry_run: bool,
     ) -> Result<bool, HostError> {
-        out(self.kube().k_delete(context, object, propagation, dry_run).await)
+        out(self
+            .kube()
+            .k_delete(context, object, propagation, dry_run)
+            .await)
     }
 
     async fn pod_logs(
@@ -704,7 +833,9 @@ impl wit::Host for CallState {
         requests: Vec<wit::LogRequest>,
         max_in_flight: u32,
     ) -> Vec<Result<String, HostError>> {
-        self.kube().k_pod_logs(context, requests, max_in_flight).await
+        self.kube()
+            .k_pod_logs(context, requests, max_in_flight)
+            .await
     }
 
     async fn access_review(
@@ -721,6 +852,9 @@ impl wit::Host for CallState {
         workload: wit::ObjectRef,
         timeout_ms: u64,
     ) -> Result<wit::RolloutStatus, HostError> {
-        out(self.kube().k_wait_rollout(context, workload, timeout_ms).await)
+        out(self
+            .kube()
+            .k_wait_rollout(context, workload, timeout_ms)
+            .await)
     }
 }

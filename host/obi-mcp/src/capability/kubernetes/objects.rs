@@ -113,7 +113,11 @@ pub fn split_api_version(api_version: &str) -> Result<(String, String), KubeErro
 }
 
 impl ContextClient {
-    async fn group_version(&self, group: &str, version: &str) -> Result<Arc<GroupVersion>, KubeError> {
+    async fn group_version(
+        &self,
+        group: &str,
+        version: &str,
+    ) -> Result<Arc<GroupVersion>, KubeError> {
         let api_version = if group.is_empty() {
             version.to_string()
         } else {
@@ -181,11 +185,11 @@ impl ContextClient {
     pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, KubeError> {
         let (group, version) = split_api_version(api_version)?;
         let gv = self.group_version(&group, &version).await?;
-        let found = gv
-            .resources
-            .iter()
-            .find(|r| r.kind == kind)
-            .or_else(|| gv.resources.iter().find(|r| r.kind.eq_ignore_ascii_case(kind)));
+        let found = gv.resources.iter().find(|r| r.kind == kind).or_else(|| {
+            gv.resources
+                .iter()
+                .find(|r| r.kind.eq_ignore_ascii_case(kind))
+        });
         match found {
             Some(res) => Ok(Resolved {
                 group,
@@ -338,8 +342,14 @@ impl ContextClient {
             let uri = with_query(
                 &path,
                 &[
-                    ("labelSelector", q.label_selector.clone().filter(|s| !s.is_empty())),
-                    ("fieldSelector", q.field_selector.clone().filter(|s| !s.is_empty())),
+                    (
+                        "labelSelector",
+                        q.label_selector.clone().filter(|s| !s.is_empty()),
+                    ),
+                    (
+                        "fieldSelector",
+                        q.field_selector.clone().filter(|s| !s.is_empty()),
+                    ),
                     ("limit", Some(want.max(1).to_string())),
                     ("continue", cont.clone()),
                 ],
@@ -369,7 +379,8 @@ impl ContextClient {
                 if let Some(m) = item.as_object_mut() {
                     m.entry("apiVersion")
                         .or_insert_with(|| Value::String(api_version.clone()));
-                    m.entry("kind").or_insert_with(|| Value::String(kind.clone()));
+                    m.entry("kind")
+                        .or_insert_with(|| Value::String(kind.clone()));
                 }
                 strip(&mut item);
                 out.items.push(if q.fields.is_empty() {

@@ -41,9 +41,10 @@ pub struct Secrets(BTreeSet<String>);
 impl Secrets {
     /// Collects secret values from kubeconfig text (YAML or JSON).
     pub fn scan(&mut self, text: &str) {
-        for line in text.lines() {
-            let line = line.trim().trim_start_matches("- ").trim();
-            let Some((key, value)) = line.split_once(':') else {
+        // Block style (`token: x`), flow style (`user: {token: x}`) and JSON (`"token":"x"`).
+        for fragment in text.split(['\n', ',', '{', '}', '[', ']']) {
+            let fragment = fragment.trim().trim_start_matches("- ").trim();
+            let Some((key, value)) = fragment.split_once(':') else {
                 continue;
             };
             let key = key.trim().trim_matches('"').to_ascii_lowercase();
@@ -54,7 +55,11 @@ impl Secrets {
             if !secret_key {
                 continue;
             }
-            let value = value.trim().trim_end_matches(',').trim().trim_matches(['"', '\'']);
+            let value = value
+                .trim()
+                .trim_end_matches(',')
+                .trim()
+                .trim_matches(['"', '\'']);
             if value.len() >= 6 {
                 self.0.insert(value.to_string());
             }
@@ -216,7 +221,12 @@ impl KubePool {
     /// Reads the kubeconfig (once; a failure is not remembered, so a file created later is
     /// found by the next call).
     fn load(&self) -> Result<Arc<Loaded>, KubeError> {
-        if let Some(l) = self.loaded.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(l) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             return Ok(l.clone());
         }
         let loaded = Arc::new(self.read()?);
@@ -255,10 +265,9 @@ impl KubePool {
             merged = Some(match merged {
                 None => parsed,
                 Some(m) => m.merge(parsed).map_err(|e| {
-                    KubeError::Invalid(secrets.redact(&format!(
-                        "cannot merge kubeconfig {}: {e}",
-                        path.display()
-                    )))
+                    KubeError::Invalid(
+                        secrets.redact(&format!("cannot merge kubeconfig {}: {e}", path.display())),
+                    )
                 })?,
             });
         }
@@ -350,7 +359,11 @@ impl KubePool {
             Some(c) => Err(KubeError::Invalid(format!(
                 "context \"{c}\" is not in the kubeconfig ({}); its contexts: {}",
                 files.join(", "),
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             ))),
             None => match (&config.current_context, names.as_slice()) {
                 (Some(c), _) if !c.is_empty() => Ok(c.clone()),
@@ -434,4 +447,24 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_found_in_block_flow_and_json_kubeconfigs_and_redacted() {
+        let mut s = Secrets::default();
+        s.scan("users:\n- name: a\n  user:\n    token: block-token-1\n    client-key-data: S0VZREFUQQ==\n");
+        s.scan(
+            "users: [{name: b, user: {token: flow-token-2, username: admin, password: hunter22}}]",
+        );
+        s.scan(r#"{"users":[{"name":"c","user":{"token":"json-token-3"}}]}"#);
+        let text = "block-token-1 S0VZREFUQQ== flow-token-2 hunter22 json-token-3 admin";
+        assert_eq!(
+            s.redact(text),
+            "[redacted] [redacted] [redacted] [redacted] [redacted] admin"
+        );
+    }
 }

@@ -50,7 +50,12 @@ impl Req {
     }
 
     /// A request with a JSON (or patch) body.
-    pub fn with_body(method: Method, uri: String, content_type: &'static str, body: Vec<u8>) -> Req {
+    pub fn with_body(
+        method: Method,
+        uri: String,
+        content_type: &'static str,
+        body: Vec<u8>,
+    ) -> Req {
         Req {
             method,
             uri,
@@ -83,7 +88,10 @@ pub struct ApiStatus {
 
 impl ApiStatus {
     fn parse(status: StatusCode, body: &[u8]) -> ApiStatus {
-        let fallback_reason = status.canonical_reason().unwrap_or("Error").replace(' ', "");
+        let fallback_reason = status
+            .canonical_reason()
+            .unwrap_or("Error")
+            .replace(' ', "");
         match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(v) if v.get("kind").and_then(|k| k.as_str()) == Some("Status") => ApiStatus {
                 code: status.as_u16(),

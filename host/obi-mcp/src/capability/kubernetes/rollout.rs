@@ -183,7 +183,11 @@ fn replica_sets() -> Resolved {
 
 /// Problems of one pod (containers waiting, or the pod pending unscheduled).
 pub fn pod_problems(pod: &Value) -> Vec<Problem> {
-    let name = pod.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = pod
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let node = pod
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
@@ -191,7 +195,12 @@ pub fn pod_problems(pod: &Value) -> Vec<Problem> {
         .map(str::to_string);
     let mut out = Vec::new();
     for list in ["/status/initContainerStatuses", "/status/containerStatuses"] {
-        for cs in pod.pointer(list).and_then(Value::as_array).into_iter().flatten() {
+        for cs in pod
+            .pointer(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let ready = cs["ready"].as_bool().unwrap_or(false);
             let Some(waiting) = cs.pointer("/state/waiting") else {
                 continue;
@@ -220,17 +229,26 @@ pub fn pod_problems(pod: &Value) -> Vec<Problem> {
                 container: cs["name"].as_str().map(str::to_string),
                 reason,
                 message,
-                restarts: cs["restartCount"].as_u64().unwrap_or(0).min(u32::MAX as u64) as u32,
+                restarts: cs["restartCount"]
+                    .as_u64()
+                    .unwrap_or(0)
+                    .min(u32::MAX as u64) as u32,
                 failing,
             });
         }
     }
-    let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    let phase = pod
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if out.is_empty() && phase == "Pending" {
         let cond = pod
             .pointer("/status/conditions")
             .and_then(Value::as_array)
-            .and_then(|cs| cs.iter().find(|c| c["type"] == "PodScheduled" && c["status"] == "False"));
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c["type"] == "PodScheduled" && c["status"] == "False")
+            });
         out.push(Problem {
             pod: name,
             node,
@@ -258,9 +276,14 @@ impl ContextClient {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Observation, KubeError> {
-        let mut w = self.send_json(&Req::get(res.object(namespace, name))).await?;
+        let mut w = self
+            .send_json(&Req::get(res.object(namespace, name)))
+            .await?;
         strip(&mut w);
-        let generation = w.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        let generation = w
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         let observed = w
             .pointer("/status/observedGeneration")
             .and_then(Value::as_i64)
@@ -365,7 +388,10 @@ impl ContextClient {
                 })
             }
             WorkloadKind::Deployment => {
-                let uid = w.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("");
+                let uid = w
+                    .pointer("/metadata/uid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 let revision = w
                     .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
                     .and_then(Value::as_str)
@@ -479,7 +505,12 @@ impl ContextClient {
         let mut last_seen: Option<Observation> = None;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let observed = match tokio::time::timeout(left, self.observe(kind, res, namespace, name)).await {
+            let observed = match tokio::time::timeout(
+                left,
+                self.observe(kind, res, namespace, name),
+            )
+            .await
+            {
                 Ok(Ok(o)) => Some(o),
                 // Transient trouble while waiting: keep trying until the deadline.
                 Ok(Err(e @ (KubeError::Timeout(_) | KubeError::Failed(_)))) => {
@@ -497,7 +528,14 @@ impl ContextClient {
                 if last != Some(c) {
                     last = Some(c);
                     interval = FIRST_POLL;
-                    progress(c, format!("{name}: {}/{} updated, {} ready", c.updated, c.desired, c.ready)).await;
+                    progress(
+                        c,
+                        format!(
+                            "{name}: {}/{} updated, {} ready",
+                            c.updated, c.desired, c.ready
+                        ),
+                    )
+                    .await;
                 } else {
                     interval = (interval * 3 / 2).min(MAX_POLL);
                 }
@@ -513,7 +551,8 @@ impl ContextClient {
                         waited: started.elapsed(),
                     });
                 }
-                let failing: Vec<Problem> = o.problems.iter().filter(|p| p.failing).cloned().collect();
+                let failing: Vec<Problem> =
+                    o.problems.iter().filter(|p| p.failing).cloned().collect();
                 if !failing.is_empty() || o.failed_condition.is_some() {
                     let summary = match failing.first() {
                         Some(p) => format!(
@@ -521,7 +560,10 @@ impl ContextClient {
                             failing.len(),
                             p.reason,
                             p.pod,
-                            p.node.as_ref().map(|n| format!(" on node {n}")).unwrap_or_default()
+                            p.node
+                                .as_ref()
+                                .map(|n| format!(" on node {n}"))
+                                .unwrap_or_default()
                         ),
                         None => o.failed_condition.clone().unwrap_or_default(),
                     };
