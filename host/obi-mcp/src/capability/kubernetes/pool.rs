@@ -247,7 +247,9 @@ impl KubePool {
                     continue;
                 }
                 Err(e) => {
-                    return Err(KubeError::NotFound(format!(
+                    // `failed`, not `not-found`: a toolset must never read a missing kubeconfig
+                    // as "the object is not there".
+                    return Err(KubeError::Failed(format!(
                         "cannot read kubeconfig {}: {e}",
                         path.display()
                     )));
@@ -289,7 +291,7 @@ impl KubePool {
                 secrets,
             });
         }
-        Err(KubeError::NotFound(format!(
+        Err(KubeError::Failed(format!(
             "no kubeconfig found at {}; set toolsets.kubernetes.kubeconfig or KUBECONFIG, or run the server in a pod",
             self.where_from()
         )))

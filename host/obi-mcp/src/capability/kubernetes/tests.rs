@@ -1039,7 +1039,7 @@ async fn two_contexts_reach_two_clusters() {
     ));
     let err = s.get(Some("gamma".into()), cm).await.unwrap_err();
     assert!(
-        matches!(&err, HostError::NotFound(m) if m.contains("context \"gamma\" is not in the kubeconfig") && m.contains("alpha, alpha-restricted, beta, beta-restricted")),
+        matches!(&err, HostError::Invalid(m) if m.contains("context \"gamma\" is not in the kubeconfig") && m.contains("alpha, alpha-restricted, beta, beta-restricted")),
         "{err:?}"
     );
     let info = s.probe(Some("beta".into())).await.unwrap();
