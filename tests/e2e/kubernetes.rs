@@ -911,6 +911,24 @@ fn a_conflicting_field_manager_is_named_and_force_takes_over() {
     );
 }
 
+/// Runs `obi_k8s_diagnose` until it reports every finding in `ids` (pods need a moment to
+/// crash or fail their pulls), or fails after 30 s.
+fn diagnose_until(p: &mut McpProcess, args: Value, ids: &[&str]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = ok(p, "obi_k8s_diagnose", args.clone());
+        let found = |id: &&str| {
+            d["findings"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["id"] == *id))
+        };
+        if ids.iter().all(found) || Instant::now() > deadline {
+            return d;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn finding<'a>(d: &'a Value, id: &str) -> &'a Value {
     d["findings"]
         .as_array()
@@ -932,8 +950,7 @@ fn diagnose_finds_old_kernels_bad_config_missing_rbac_and_pull_errors() {
     let mut p = env.start(&[]);
     ok(&mut p, "obi_k8s_deploy", json!({"wait": false}));
     env.settle();
-    std::thread::sleep(Duration::from_millis(800));
-    let d = ok(&mut p, "obi_k8s_diagnose", json!({}));
+    let d = diagnose_until(&mut p, json!({}), &["kernel-too-old"]);
     let k = finding(&d, "kernel-too-old");
     assert!(k["detail"].as_str().unwrap().contains("old-node"), "{k}");
     assert!(!k["fix"].as_str().unwrap().is_empty());
@@ -977,9 +994,12 @@ fn diagnose_finds_old_kernels_bad_config_missing_rbac_and_pull_errors() {
             .unwrap();
         }
     }
-    std::thread::sleep(Duration::from_millis(1500));
     env.settle();
-    let d = ok(&mut p, "obi_k8s_diagnose", json!({}));
+    let d = diagnose_until(
+        &mut p,
+        json!({}),
+        &["config-invalid", "crash-loop", "rbac-missing"],
+    );
     let cfg = finding(&d, "config-invalid");
     assert!(
         cfg["detail"]
@@ -1004,8 +1024,7 @@ fn diagnose_finds_old_kernels_bad_config_missing_rbac_and_pull_errors() {
         json!({"version": "v0.13.0", "wait": false}),
     );
     assert!(!is_error(&r), "{}", result_text(&r));
-    std::thread::sleep(Duration::from_millis(800));
-    let d = ok(&mut p, "obi_k8s_diagnose", json!({}));
+    let d = diagnose_until(&mut p, json!({}), &["image-pull"]);
     let pull = finding(&d, "image-pull");
     assert!(
         pull["detail"].as_str().unwrap().contains("v0.13.0"),
@@ -1092,7 +1111,10 @@ fn status_on_a_thousand_nodes_is_exact_and_bounded() {
     let mut p = env.start(&[]);
     ok(&mut p, "obi_k8s_deploy", json!({"wait": false}));
     env.settle();
-    std::thread::sleep(Duration::from_millis(500));
+    // Every Ready node runs a ready OBI pod before the snapshot is compared.
+    wait_for("995 ready OBI pods", Duration::from_secs(60), || {
+        daemonset(c, "obi-system", "obi")["status"]["numberReady"].as_u64() >= Some(995)
+    });
     let r = p.call_tool("obi_k8s_status", json!({}));
     assert!(!is_error(&r), "{}", result_text(&r));
     let size = serde_json::to_string(&r).unwrap().len();
