@@ -332,6 +332,9 @@ fn spawn_reload_on_sighup(hub: Arc<Hub>) {
     });
 }
 
+/// How long after start `serve` asks the toolsets whether they can work here (logged only).
+const AVAILABILITY_CHECK_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 async fn serve(
     loaded: config::Loaded,
     options: HubOptions,
@@ -340,9 +343,13 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let hub = Hub::start(loaded, options).await?;
     spawn_reload_on_sighup(hub.clone());
-    // Ask every toolset whether it can work here, after start-up (never delaying it).
+    // Ask every toolset whether it can work here once start-up has settled: never delaying the
+    // client's first requests, and not loading components on the start-up path.
     let checker = hub.clone();
-    tokio::spawn(async move { checker.check_availability().await });
+    tokio::spawn(async move {
+        tokio::time::sleep(AVAILABILITY_CHECK_DELAY).await;
+        checker.check_availability().await
+    });
     if let Some(addr) = http {
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();

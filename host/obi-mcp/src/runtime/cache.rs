@@ -31,6 +31,8 @@ pub enum CacheOutcome {
     Rebuilt,
     /// Caching is off or the entry could not be written: compiled only.
     Uncached,
+    /// Metadata came from the cache; the component is loaded on its first call.
+    Deferred,
 }
 
 /// The cache: a directory and the engine's compatibility key.

@@ -13,7 +13,9 @@ use wasmtime::component::Component;
 
 use super::cache::{CacheOutcome, ComponentCache};
 use super::meta::ToolsetMeta;
-use super::{LoadedToolset, Runtime, ToolsetShared, WIT_PACKAGE, WIT_VERSION, bindings};
+use super::{
+    LoadedToolset, PreBuilder, Runnable, Runtime, ToolsetShared, WIT_PACKAGE, WIT_VERSION, bindings,
+};
 use crate::capability::Grants;
 use crate::capability::kubernetes::KubePool;
 use crate::capability::state::StateStore;
@@ -255,9 +257,9 @@ pub fn check_version(component: &Component, engine: &wasmtime::Engine) -> Result
 fn compile_all(
     engine: &wasmtime::Engine,
     cache: &ComponentCache,
-    sources: &[Source],
+    sources: &[&Source],
 ) -> Vec<(anyhow::Result<(Component, CacheOutcome)>, f64)> {
-    let one = |s: &Source| {
+    let one = |s: &&Source| {
         let t = Instant::now();
         let r = cache.load_or_compile(engine, &s.sha256, &s.bytes, s.precompiled);
         (r, t.elapsed().as_secs_f64() * 1e3)
@@ -282,6 +284,11 @@ fn compile_all(
 
 /// Loads every enabled toolset. Never fails as a whole: refusals are in the report.
 /// `kube` is the server-wide Kubernetes client pool every toolset shares.
+///
+/// A toolset whose metadata is in the cache needs nothing else at start: its component is
+/// loaded on its first call ([`Runnable::deferred`]). The others are loaded (precompiled,
+/// cached or compiled) now, in parallel, and described. Name and tool collisions are then
+/// decided in load order: built-in toolsets first, then `toolsets.extra` in config order.
 pub async fn load_all(
     runtime: &Runtime,
     config: &Config,
@@ -290,70 +297,133 @@ pub async fn load_all(
     kube: Arc<KubePool>,
 ) -> LoadReport {
     let mut report = LoadReport::default();
-    let sources = sources(config, &mut report);
-    let compiled = compile_all(runtime.engine(), cache, &sources);
+    let obi_json: Option<Arc<str>> = config.obi.as_ref().map(|v| Arc::from(v.to_string()));
+    let all = sources(config, &mut report);
+    let metas: Vec<Option<ToolsetMeta>> = all
+        .iter()
+        .map(|s| {
+            cache.load_meta(&super::cache::meta_key(
+                &s.sha256,
+                &s.config_json,
+                obi_json.as_deref(),
+            ))
+        })
+        .collect();
+    let fresh: Vec<&Source> = all
+        .iter()
+        .zip(&metas)
+        .filter(|(_, m)| m.is_none())
+        .map(|(s, _)| s)
+        .collect();
+    let mut compiled = compile_all(runtime.engine(), cache, &fresh).into_iter();
+    let mut results: Vec<(String, Result<LoadedToolset, String>)> = Vec::new();
+    for (source, meta) in all.into_iter().zip(metas) {
+        let label = source.label.clone();
+        let loaded = match meta {
+            Some(meta) => {
+                report
+                    .compiled
+                    .push((label.clone(), CacheOutcome::Deferred, 0.0));
+                let runnable = Runnable::deferred(deferred_builder(runtime, cache, &source));
+                finish(
+                    source,
+                    meta,
+                    runnable,
+                    obi_json.clone(),
+                    config,
+                    state_dir,
+                    kube.clone(),
+                )
+            }
+            None => {
+                let Some((result, ms)) = compiled.next() else {
+                    continue;
+                };
+                match result {
+                    Ok((component, outcome)) => {
+                        report.compiled.push((label.clone(), outcome, ms));
+                        load_one(
+                            runtime,
+                            cache,
+                            source,
+                            component,
+                            config,
+                            state_dir,
+                            kube.clone(),
+                        )
+                        .await
+                    }
+                    Err(e) => Err(format!(
+                        "not a valid WebAssembly component: {}",
+                        root_cause(&e)
+                    )),
+                }
+            }
+        };
+        results.push((label, loaded));
+    }
     let mut names: BTreeSet<String> = BTreeSet::new();
     let mut tool_owner: BTreeMap<String, String> = BTreeMap::new();
-    for (source, (result, ms)) in sources.into_iter().zip(compiled) {
-        let label = source.label.clone();
-        let component = match result {
-            Ok((c, outcome)) => {
-                report.compiled.push((label.clone(), outcome, ms));
-                c
-            }
-            Err(e) => {
-                report.refused.push((
-                    label,
-                    format!("not a valid WebAssembly component: {}", root_cause(&e)),
-                ));
+    for (label, loaded) in results {
+        let toolset = match loaded {
+            Ok(t) => t,
+            Err(reason) => {
+                report.refused.push((label, reason));
                 continue;
             }
         };
-        match load_one(
-            runtime,
-            cache,
-            source,
-            component,
-            config,
-            state_dir,
-            kube.clone(),
-        )
-        .await
-        {
-            Ok(toolset) => {
-                let name = toolset.meta.name.clone();
-                if !names.insert(name.clone()) {
-                    report.refused.push((
-                        label,
-                        format!("a toolset named \"{name}\" is already loaded"),
-                    ));
-                    continue;
-                }
-                if let Some(clash) = toolset
-                    .meta
-                    .tools
-                    .iter()
-                    .find(|t| tool_owner.contains_key(&t.name))
-                {
-                    report.refused.push((
-                        label,
-                        format!(
-                            "toolset \"{name}\" declares tool `{}`, which toolset \"{}\" already provides; refusing the later toolset",
-                            clash.name, tool_owner[&clash.name]
-                        ),
-                    ));
-                    names.remove(&name);
-                    continue;
-                }
-                for t in &toolset.meta.tools {
-                    tool_owner.insert(t.name.clone(), name.clone());
-                }
-                report.loaded.push(toolset);
-            }
-            Err(reason) => report.refused.push((label, reason)),
+        let name = toolset.meta.name.clone();
+        if !names.insert(name.clone()) {
+            report.refused.push((
+                label,
+                format!("a toolset named \"{name}\" is already loaded"),
+            ));
+            continue;
         }
+        if let Some(clash) = toolset
+            .meta
+            .tools
+            .iter()
+            .find(|t| tool_owner.contains_key(&t.name))
+        {
+            report.refused.push((
+                label,
+                format!(
+                    "toolset \"{name}\" declares tool `{}`, which toolset \"{}\" already provides; refusing the later toolset",
+                    clash.name, tool_owner[&clash.name]
+                ),
+            ));
+            names.remove(&name);
+            continue;
+        }
+        for t in &toolset.meta.tools {
+            tool_owner.insert(t.name.clone(), name.clone());
+        }
+        report.loaded.push(toolset);
     }
     report
+}
+
+/// Loads and links a component whose metadata came from the cache, on its first call.
+fn deferred_builder(runtime: &Runtime, cache: &ComponentCache, source: &Source) -> Arc<PreBuilder> {
+    let engine = runtime.engine().clone();
+    let linker = runtime.linker().clone();
+    let cache = cache.clone();
+    let bytes: Arc<[u8]> = Arc::from(&source.bytes[..]);
+    let sha256 = source.sha256.clone();
+    let precompiled = source.precompiled;
+    Arc::new(move || {
+        let (component, outcome) = cache
+            .load_or_compile(&engine, &sha256, &bytes, precompiled)
+            .map_err(|e| format!("not a valid WebAssembly component: {}", root_cause(&e)))?;
+        tracing::debug!(?outcome, "component loaded on first use");
+        check_version(&component, &engine)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| format!("cannot link the component: {e:#}"))?;
+        bindings::ToolsetWorldPre::new(pre)
+            .map_err(|e| format!("the component does not fit the toolset world: {e:#}"))
+    })
 }
 
 fn root_cause(e: &anyhow::Error) -> String {
@@ -400,6 +470,27 @@ async fn load_one(
             meta
         }
     };
+    finish(
+        source,
+        meta,
+        Runnable::ready(pre),
+        obi_json,
+        config,
+        state_dir,
+        kube,
+    )
+}
+
+/// The rest of loading once the metadata is known: name checks, grants, shared data.
+fn finish(
+    source: Source,
+    meta: ToolsetMeta,
+    runnable: Runnable,
+    obi_json: Option<Arc<str>>,
+    config: &Config,
+    state_dir: &std::path::Path,
+    kube: Arc<KubePool>,
+) -> Result<LoadedToolset, String> {
     if let Some(expected) = source.expected_name
         && meta.name != expected
     {
@@ -447,7 +538,7 @@ async fn load_one(
     });
     Ok(LoadedToolset {
         meta,
-        pre,
+        runnable,
         shared,
         origin: source.origin,
         sha256: source.sha256,

@@ -234,6 +234,14 @@ pub enum CallFailure {
         /// The limit.
         limit: u64,
     },
+    /// The component could not be loaded on its first call (its file or cache entry changed).
+    #[error("toolset \"{toolset}\" could not be loaded: {message}")]
+    Unloadable {
+        /// Toolset name.
+        toolset: String,
+        /// Why.
+        message: String,
+    },
     /// The guest trapped (a bug in the toolset).
     #[error("toolset \"{toolset}\" failed (trap: {message}){stderr}")]
     Trap {
@@ -406,8 +414,16 @@ impl Runtime {
             deadline_ms,
             wants_progress,
         };
+        let pre = toolset
+            .runnable
+            .get()
+            .await
+            .map_err(|message| CallFailure::Unloadable {
+                toolset: shared.name.to_string(),
+                message,
+            })?;
         let work = async {
-            let instance = toolset.pre.instantiate_async(&mut store).await?;
+            let instance = pre.instantiate_async(&mut store).await?;
             let guest = instance.obi_toolset_toolset();
             let out = match op {
                 Op::CallTool { name, arguments } => guest
@@ -544,12 +560,64 @@ fn engine_config(max_memory_bytes: u64, pooling: bool) -> wasmtime::Config {
     cfg
 }
 
+/// Makes a toolset's pre-instantiated form: loads (or compiles) the component and links it.
+pub type PreBuilder =
+    dyn Fn() -> Result<bindings::ToolsetWorldPre<CallState>, String> + Send + Sync;
+
+/// A toolset's pre-instantiated form, made at load time or on first use.
+///
+/// When a toolset's metadata comes from the cache, a start needs nothing else from the
+/// component: loading and linking it wait for its first call. A server whose Kubernetes
+/// toolset is never called never pays for it.
+pub struct Runnable {
+    cell: tokio::sync::OnceCell<bindings::ToolsetWorldPre<CallState>>,
+    build: Option<Arc<PreBuilder>>,
+}
+
+impl Runnable {
+    /// Already made.
+    pub fn ready(pre: bindings::ToolsetWorldPre<CallState>) -> Runnable {
+        Runnable {
+            cell: tokio::sync::OnceCell::new_with(Some(pre)),
+            build: None,
+        }
+    }
+
+    /// Made by `build` on first use (on a blocking thread: it may compile).
+    pub fn deferred(build: Arc<PreBuilder>) -> Runnable {
+        Runnable {
+            cell: tokio::sync::OnceCell::new(),
+            build: Some(build),
+        }
+    }
+
+    /// Whether the pre-instantiated form exists yet.
+    pub fn is_ready(&self) -> bool {
+        self.cell.initialized()
+    }
+
+    /// The pre-instantiated form, made now if needed. Concurrent first calls make it once.
+    pub async fn get(&self) -> Result<&bindings::ToolsetWorldPre<CallState>, String> {
+        self.cell
+            .get_or_try_init(|| async {
+                let build = self
+                    .build
+                    .clone()
+                    .ok_or_else(|| "the component was never loaded".to_string())?;
+                tokio::task::spawn_blocking(move || build())
+                    .await
+                    .map_err(|e| format!("loading the component panicked: {e}"))?
+            })
+            .await
+    }
+}
+
 /// A component ready to run: metadata, pre-instantiated form and shared data.
 pub struct LoadedToolset {
-    /// Metadata read at load time.
+    /// Metadata read at load time (or from the metadata cache).
     pub meta: ToolsetMeta,
-    /// Pre-instantiated component.
-    pub pre: bindings::ToolsetWorldPre<CallState>,
+    /// Pre-instantiated component (made lazily when the metadata came from the cache).
+    pub runnable: Runnable,
     /// Data shared by all calls.
     pub shared: Arc<ToolsetShared>,
     /// Where it came from.
