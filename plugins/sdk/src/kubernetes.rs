@@ -391,10 +391,12 @@ mod backend {
         )
         .map_err(convert)?;
         Ok(ListResult {
+            // Each item's text is freed as soon as it is parsed, so a large list does not hold
+            // its text and its parsed form at once.
             items: r
                 .items
-                .iter()
-                .map(|item| parse(item))
+                .into_iter()
+                .map(|item| parse(&item))
                 .collect::<Result<_, _>>()?,
             truncated: r.truncated,
             resource_version: r.resource_version,

@@ -253,7 +253,7 @@ impl Kube {
         }
         call.check_resolved("list", &res, ns.as_deref())?;
         let listed = c
-            .list_pages(
+            .list_pages_text(
                 &res,
                 &ListQuery {
                     namespace: ns,
@@ -265,7 +265,7 @@ impl Kube {
             )
             .await?;
         Ok(wit::ListResult {
-            items: listed.items.iter().map(Value::to_string).collect(),
+            items: listed.items,
             truncated: listed.truncated,
             resource_version: listed.resource_version,
         })

@@ -327,6 +327,29 @@ impl ContextClient {
     /// Lists `res`, following `continue` tokens page by page, stopping at `max_items`; each
     /// page is cleaned and projected before the next is fetched.
     pub async fn list_pages(&self, res: &Resolved, q: &ListQuery) -> Result<Listed, KubeError> {
+        let text = self.list_pages_text(res, q).await?;
+        let items = text
+            .items
+            .iter()
+            .map(|t| serde_json::from_str(t))
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(|e| KubeError::Failed(format!("re-reading a listed item failed: {e}")))?;
+        Ok(Listed {
+            items,
+            truncated: text.truncated,
+            resource_version: text.resource_version,
+        })
+    }
+
+    /// Like [`Self::list_pages`], with each item as JSON text. A page is never turned into
+    /// one JSON tree: its items are cut out as raw text and each is projected on its own, so
+    /// memory holds one page's bytes plus the projected items, and a projection walks only
+    /// the pointed paths of an item instead of building all of it.
+    pub async fn list_pages_text(
+        &self,
+        res: &Resolved,
+        q: &ListQuery,
+    ) -> Result<ListedText, KubeError> {
         check_pointers(&q.fields)?;
         let max = match q.max_items {
             0 => MAX_LIST_ITEMS,
@@ -335,7 +358,8 @@ impl ContextClient {
         let path = res.collection(q.namespace.as_deref());
         let kind = res.res.kind.clone();
         let api_version = res.api_version();
-        let mut out = Listed::default();
+        let projector = Projector::new(&q.fields);
+        let mut out = ListedText::default();
         let mut cont: Option<String> = None;
         loop {
             let want = (max - out.items.len()).min(PAGE_SIZE as usize) as u32;
@@ -354,40 +378,27 @@ impl ContextClient {
                     ("continue", cont.clone()),
                 ],
             );
-            let mut page = self.send_json(&Req::get(uri)).await?;
-            if out.resource_version.is_empty() {
-                out.resource_version = page["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string();
-            }
-            let next = page["metadata"]["continue"]
-                .as_str()
-                .filter(|c| !c.is_empty())
-                .map(str::to_string);
-            let remaining = page["metadata"]["remainingItemCount"].as_i64();
-            let items = match page.get_mut("items").map(Value::take) {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
+            let body = self.send(&Req::get(uri.clone())).await?;
+            let not_json = |e: serde_json::Error| {
+                KubeError::Failed(format!(
+                    "cluster \"{}\" answered GET {uri} with something that is not a list: {e}",
+                    self.context
+                ))
             };
+            let page: RawPage<'_> = serde_json::from_slice(&body).map_err(not_json)?;
+            if out.resource_version.is_empty() {
+                out.resource_version = page.metadata.resource_version.unwrap_or_default();
+            }
+            let next = page.metadata.cont.filter(|c| !c.is_empty());
+            let remaining = page.metadata.remaining_item_count;
             let mut left_in_page = false;
-            for mut item in items {
+            for raw in page.items {
                 if out.items.len() >= max {
                     left_in_page = true;
                     break;
                 }
-                if let Some(m) = item.as_object_mut() {
-                    m.entry("apiVersion")
-                        .or_insert_with(|| Value::String(api_version.clone()));
-                    m.entry("kind")
-                        .or_insert_with(|| Value::String(kind.clone()));
-                }
-                strip(&mut item);
-                out.items.push(if q.fields.is_empty() {
-                    item
-                } else {
-                    project(&item, &q.fields)
-                });
+                out.items
+                    .push(projector.item(raw, &api_version, &kind).map_err(not_json)?);
             }
             if out.items.len() >= max {
                 out.truncated = left_in_page || (next.is_some() && remaining != Some(0));
@@ -401,10 +412,192 @@ impl ContextClient {
     }
 }
 
+/// The items of a list as JSON text.
+#[derive(Debug, Default)]
+pub struct ListedText {
+    /// Items.
+    pub items: Vec<String>,
+    /// Whether more existed.
+    pub truncated: bool,
+    /// resourceVersion of the first page.
+    pub resource_version: String,
+}
+
+/// A list page whose items stay raw text until each is projected.
+#[derive(serde::Deserialize)]
+struct RawPage<'a> {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(borrow, default)]
+    items: Vec<&'a serde_json::value::RawValue>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct PageMeta {
+    #[serde(default, rename = "resourceVersion")]
+    resource_version: Option<String>,
+    #[serde(default, rename = "continue")]
+    cont: Option<String>,
+    #[serde(default, rename = "remainingItemCount")]
+    remaining_item_count: Option<i64>,
+}
+
+/// The pointed paths of a projection as a tree of object keys.
+#[derive(Debug, Default)]
+struct Trie {
+    leaf: bool,
+    children: std::collections::BTreeMap<String, Trie>,
+}
+
+/// Turns one raw list item into the JSON text handed to the toolset.
+struct Projector {
+    fields: Vec<String>,
+    /// Set when every pointer walks object keys only and none takes `metadata` (or the whole
+    /// item) wholesale: then items are projected on their raw text.
+    trie: Option<Trie>,
+}
+
+impl Projector {
+    fn new(fields: &[String]) -> Projector {
+        let raw_ok = !fields.is_empty()
+            && fields.iter().all(|f| {
+                let tokens: Vec<String> = f.split('/').skip(1).map(unescape).collect();
+                !tokens.is_empty()
+                    && !matches!(tokens[0].as_str(), "apiVersion" | "kind")
+                    && !(tokens.len() == 1 && tokens[0] == "metadata")
+                    && tokens
+                        .iter()
+                        .all(|t| t.parse::<usize>().is_err() && t != "-")
+            });
+        let trie = raw_ok.then(|| {
+            let mut root = Trie::default();
+            for f in fields {
+                let mut node = &mut root;
+                for t in f.split('/').skip(1).map(unescape) {
+                    node = node.children.entry(t).or_default();
+                }
+                node.leaf = true;
+            }
+            root
+        });
+        Projector {
+            fields: fields.to_vec(),
+            trie,
+        }
+    }
+
+    fn item(
+        &self,
+        raw: &serde_json::value::RawValue,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<String, serde_json::Error> {
+        if let Some(trie) = &self.trie {
+            let mut out = String::with_capacity(256);
+            if !emit(raw, trie, &mut out)? {
+                out.clear();
+                out.push_str("{}");
+            }
+            return Ok(out);
+        }
+        let mut item: Value = serde_json::from_str(raw.get())?;
+        if let Some(m) = item.as_object_mut() {
+            m.entry("apiVersion")
+                .or_insert_with(|| Value::String(api_version.to_string()));
+            m.entry("kind")
+                .or_insert_with(|| Value::String(kind.to_string()));
+        }
+        strip(&mut item);
+        Ok(if self.fields.is_empty() {
+            item
+        } else {
+            project(&item, &self.fields)
+        }
+        .to_string())
+    }
+}
+
+/// Writes the parts of `raw` that `trie` points at; returns whether anything was written.
+fn emit(
+    raw: &serde_json::value::RawValue,
+    trie: &Trie,
+    out: &mut String,
+) -> Result<bool, serde_json::Error> {
+    if trie.leaf {
+        out.push_str(raw.get());
+        return Ok(true);
+    }
+    if !raw.get().trim_start().starts_with('{') {
+        return Ok(false);
+    }
+    let map: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(raw.get())?;
+    let start = out.len();
+    out.push('{');
+    let mut any = false;
+    for (key, child) in &trie.children {
+        let Some(value) = map.get(key) else { continue };
+        let mark = out.len();
+        if any {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key)?);
+        out.push(':');
+        if emit(value, child, out)? {
+            any = true;
+        } else {
+            out.truncate(mark);
+        }
+    }
+    if !any {
+        out.truncate(start);
+        return Ok(false);
+    }
+    out.push('}');
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn raw_projection_equals_the_tree_projection() {
+        let pod = json!({
+            "metadata": {"name": "a\"b", "namespace": "n", "labels": {"app.kubernetes.io/name": "obi"},
+                         "managedFields": [{"manager": "x"}]},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "c0", "image": "i0"}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "obi", "ready": true}]}
+        });
+        let text = pod.to_string();
+        let raw: &serde_json::value::RawValue = serde_json::from_str(&text).unwrap();
+        let fields: Vec<String> = [
+            "/metadata/name",
+            "/metadata/labels",
+            "/spec/nodeName",
+            "/status/phase",
+            "/status/containerStatuses",
+            "/status/missing",
+            "/nothing/here",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let fast = Projector::new(&fields);
+        assert!(fast.trie.is_some(), "object-key pointers take the raw path");
+        let got: Value = serde_json::from_str(&fast.item(raw, "v1", "Pod").unwrap()).unwrap();
+        assert_eq!(got, project(&pod, &fields));
+        // Indexes, `metadata` wholesale and apiVersion/kind take the tree path.
+        for f in ["/spec/containers/0/image", "/metadata", "/kind"] {
+            assert!(Projector::new(&[f.to_string()]).trie.is_none(), "{f}");
+        }
+        let whole = Projector::new(&["/metadata".to_string()]);
+        let got: Value = serde_json::from_str(&whole.item(raw, "v1", "Pod").unwrap()).unwrap();
+        assert!(got["metadata"].get("managedFields").is_none());
+        let none = Projector::new(&["/nothing".to_string()]);
+        assert_eq!(none.item(raw, "v1", "Pod").unwrap(), "{}");
+    }
 
     #[test]
     fn projection_keeps_the_pointed_values_in_place() {

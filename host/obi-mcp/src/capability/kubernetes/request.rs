@@ -234,7 +234,8 @@ impl ContextClient {
     /// Sends `req` within the request timeout, retrying 429/5xx answers; returns the body of a
     /// success answer.
     pub async fn send(&self, req: &Req) -> Result<Bytes, KubeError> {
-        let deadline = Instant::now() + self.timeouts.request;
+        let started = Instant::now();
+        let deadline = started + self.timeouts.request;
         let mut attempt: u32 = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -243,7 +244,16 @@ impl ContextClient {
                 Ok(o) => o,
             };
             let (delay, error) = match outcome {
-                Ok((status, _, body)) if status.is_success() => return Ok(body),
+                Ok((status, _, body)) if status.is_success() => {
+                    tracing::trace!(
+                        context = %self.context,
+                        uri = %req.uri,
+                        bytes = body.len(),
+                        ms = started.elapsed().as_secs_f64() * 1e3,
+                        "cluster answered"
+                    );
+                    return Ok(body);
+                }
                 Ok((status, headers, body)) => {
                     let api = ApiStatus::parse(status, &body);
                     if !retryable(api.code) {
