@@ -737,13 +737,24 @@ fn read_only_hides_mutating_tools_and_reads_still_work() {
 }
 
 #[test]
-fn read_only_config_switch_denies_writes_with_a_typed_error() {
-    // Every annotation of the toolset is trusted for hiding; the host still denies the verb.
+fn read_only_config_switch_hides_writes_and_keeps_reads() {
+    // `server.read_only` in the config works like `--read-only`. (That the host itself refuses
+    // apply/patch/delete under read-only, whatever a toolset's annotations say, is covered by
+    // the capability's tests, which call the host functions directly.)
     let env = Env::one(1);
     let cfg = std::fs::read_to_string(env.sandbox.config_path()).unwrap();
     env.sandbox
         .write_config(&format!("server:\n  read_only: true\n{cfg}"));
     let mut p = env.start(&[]);
+    let tools = p.request("tools/list", json!({}));
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(!names.contains(&"obi_k8s_deploy"), "{names:?}");
+    assert!(!names.contains(&"obi_k8s_undeploy"), "{names:?}");
     let d = ok(&mut p, "obi_k8s_diagnose", json!({}));
     assert!(
         d["findings"]
@@ -753,6 +764,64 @@ fn read_only_config_switch_denies_writes_with_a_typed_error() {
             .any(|f| f["id"] == "not-deployed"),
         "{d}"
     );
+}
+
+#[test]
+fn two_instances_coexist_and_undeploy_removes_only_its_own() {
+    let env = Env::one(2);
+    let c = env.cluster();
+    let mut p = env.start(&[]);
+    ok(
+        &mut p,
+        "obi_k8s_deploy",
+        json!({"instance": "traces", "wait": true, "timeout": 60}),
+    );
+    ok(
+        &mut p,
+        "obi_k8s_deploy",
+        json!({"instance": "network", "wait": true, "timeout": 60,
+               "config": {"network": {"enable": true}, "otel_metrics_export": {"endpoint": "http://collector:4318"}}}),
+    );
+    let a = ok(&mut p, "obi_k8s_status", json!({"instance": "traces"}));
+    let b = ok(&mut p, "obi_k8s_status", json!({"instance": "network"}));
+    assert_eq!(a["ready"], 2, "{a}");
+    assert_eq!(b["ready"], 2, "{b}");
+    let before: Vec<String> = ours(c);
+    let of = |instance: &str| -> Vec<String> {
+        let mut v = Vec::new();
+        for (api, kind) in [
+            ("v1", "ConfigMap"),
+            ("v1", "ServiceAccount"),
+            ("apps/v1", "DaemonSet"),
+            ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+        ] {
+            for o in c.list(api, kind, None) {
+                if labels_ours(&o, instance) {
+                    v.push(format!(
+                        "{kind} {}",
+                        o["metadata"]["name"].as_str().unwrap()
+                    ));
+                }
+            }
+        }
+        v
+    };
+    let network_objects = of("network");
+    assert_eq!(network_objects.len(), 5, "{network_objects:?}");
+    assert_eq!(of("traces").len(), 5, "{:?}", of("traces"));
+    ok(&mut p, "obi_k8s_undeploy", json!({"instance": "traces"}));
+    assert!(of("traces").is_empty(), "{:?}", of("traces"));
+    assert_eq!(
+        of("network"),
+        network_objects,
+        "the other instance is untouched"
+    );
+    assert!(ours(c).len() < before.len());
+    let b = ok(&mut p, "obi_k8s_status", json!({"instance": "network"}));
+    assert_eq!(b["ready"], 2, "{b}");
+    let a = ok(&mut p, "obi_k8s_status", json!({"instance": "traces"}));
+    assert_eq!(a["found"], false);
 }
 
 #[test]
