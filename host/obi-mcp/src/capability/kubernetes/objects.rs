@@ -462,12 +462,21 @@ impl Projector {
         let raw_ok = !fields.is_empty()
             && fields.iter().all(|f| {
                 let tokens: Vec<String> = f.split('/').skip(1).map(unescape).collect();
-                !tokens.is_empty()
-                    && !matches!(tokens[0].as_str(), "apiVersion" | "kind")
-                    && !(tokens.len() == 1 && tokens[0] == "metadata")
-                    && tokens
-                        .iter()
-                        .all(|t| t.parse::<usize>().is_err() && t != "-")
+                // Object keys only; not apiVersion/kind (added to list items), not the whole
+                // item or the whole metadata (whose managedFields must be stripped).
+                let object_keys_only = tokens
+                    .iter()
+                    .all(|t| t.parse::<usize>().is_err() && t != "-");
+                let wholesale = match tokens.as_slice() {
+                    [] => true,
+                    [only] => only == "metadata",
+                    _ => false,
+                };
+                let added = matches!(
+                    tokens.first().map(String::as_str),
+                    Some("apiVersion" | "kind")
+                );
+                object_keys_only && !wholesale && !added
             });
         let trie = raw_ok.then(|| {
             let mut root = Trie::default();
