@@ -84,6 +84,64 @@ fn cold_warm_and_corrupt_cache() {
     assert!(err.contains("Rebuilt"), "{err}");
 }
 
+fn cache_files(sb: &Sandbox, ext: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(sb.cache_dir().join("obi-mcp"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn cached_metadata_defers_loading_to_the_first_call_and_a_corrupt_entry_is_redone() {
+    let sb = Sandbox::isolated();
+    sb.write_config(&extra_config(&[(
+        components::TESTBED,
+        "grants: { state: true }",
+    )]));
+    // Cold: every toolset is loaded and described, and its metadata cached.
+    let (code, _, err) = run(&sb, &["--log-level", "debug", "tools"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("outcome=Deferred"), "{err}");
+    let metas = cache_files(&sb, "meta");
+    assert!(
+        metas.len() >= 2,
+        "one metadata entry per toolset: {metas:?}"
+    );
+    // Warm: the metadata comes from the cache; the component is loaded by its first call.
+    let (code, out, err) = run(
+        &sb,
+        &[
+            "--log-level",
+            "debug",
+            "call",
+            "testbed_echo",
+            "--args",
+            r#"{"text":"lazy"}"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("lazy"), "{out}");
+    assert!(err.contains("outcome=Deferred"), "{err}");
+    assert!(err.contains("component loaded on first use"), "{err}");
+    // A corrupt metadata entry is discarded and the toolset described again.
+    for m in &metas {
+        let mut bytes = std::fs::read(m).unwrap();
+        let n = bytes.len();
+        bytes[n - 3] ^= 0x55;
+        std::fs::write(m, bytes).unwrap();
+    }
+    let (code, out, err) = run(&sb, &["--log-level", "debug", "tools"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("testbed_echo"), "{out}");
+    assert!(err.contains("metadata cache entry is corrupt"), "{err}");
+    let (_, _, err) = run(&sb, &["--log-level", "debug", "tools"]);
+    assert!(!err.contains("corrupt"), "rewritten good: {err}");
+}
+
 fn blake3_of(bytes: &[u8]) -> [u8; 32] {
     *blake3::hash(bytes).as_bytes()
 }

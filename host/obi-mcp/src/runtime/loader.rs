@@ -458,18 +458,15 @@ async fn load_one(
         limits: source.limits,
         kube: kube.clone(),
     });
-    let meta_key = super::cache::meta_key(&source.sha256, &source.config_json, obi_json.as_deref());
-    let meta: ToolsetMeta = match cache.load_meta(&meta_key) {
-        Some(meta) => meta,
-        None => {
-            let meta = runtime
-                .read_meta(&pre, probe)
-                .await
-                .map_err(|e| format!("describing the toolset failed: {e}"))?;
-            cache.store_meta(&meta_key, &meta);
-            meta
-        }
-    };
+    // `load_all` found no cached metadata for this component: describe it and cache that.
+    let meta = runtime
+        .read_meta(&pre, probe)
+        .await
+        .map_err(|e| format!("describing the toolset failed: {e}"))?;
+    cache.store_meta(
+        &super::cache::meta_key(&source.sha256, &source.config_json, obi_json.as_deref()),
+        &meta,
+    );
     finish(
         source,
         meta,
