@@ -112,6 +112,26 @@ impl Call {
         ))
     }
 
+    /// Resolves one named object's kind by discovery and its namespace, checks both names
+    /// and the grant for `verb` on it.
+    async fn resolve_object(
+        &self,
+        verb: &str,
+        object: &wit::ObjectRef,
+    ) -> Result<(Resolved, Option<String>), KubeError> {
+        check_name("name", &object.name)?;
+        let res = self
+            .client
+            .resolve(&object.api_version, &object.kind)
+            .await?;
+        let ns = self.client.namespace_for(&res, object.namespace.as_deref());
+        if let Some(ns) = &ns {
+            check_name("namespace", ns)?;
+        }
+        self.check_resolved(verb, &res, ns.as_deref())?;
+        Ok((res, ns))
+    }
+
     fn check_resolved(
         &self,
         verb: &str,
@@ -221,14 +241,8 @@ impl Kube {
         let call = self
             .kube_call(grant, "get", &object.kind, context.as_deref())
             .await?;
-        check_name("name", &object.name)?;
         let c = &call.client;
-        let res = c.resolve(&object.api_version, &object.kind).await?;
-        let ns = c.namespace_for(&res, object.namespace.as_deref());
-        if let Some(ns) = &ns {
-            check_name("namespace", ns)?;
-        }
-        call.check_resolved("get", &res, ns.as_deref())?;
+        let (res, ns) = call.resolve_object("get", &object).await?;
         let mut obj = c
             .send_json(&Req::get(res.object(ns.as_deref(), &object.name)))
             .await?;
@@ -396,14 +410,8 @@ impl Kube {
         let call = self
             .kube_call(grant, "patch", &object.kind, context.as_deref())
             .await?;
-        check_name("name", &object.name)?;
         let c = &call.client;
-        let res = c.resolve(&object.api_version, &object.kind).await?;
-        let ns = c.namespace_for(&res, object.namespace.as_deref());
-        if let Some(ns) = &ns {
-            check_name("namespace", ns)?;
-        }
-        call.check_resolved("patch", &res, ns.as_deref())?;
+        let (res, ns) = call.resolve_object("patch", &object).await?;
         let uri = with_query(
             &res.object(ns.as_deref(), &object.name),
             &[
@@ -436,14 +444,8 @@ impl Kube {
         let call = self
             .kube_call(grant, "delete", &object.kind, context.as_deref())
             .await?;
-        check_name("name", &object.name)?;
         let c = &call.client;
-        let res = c.resolve(&object.api_version, &object.kind).await?;
-        let ns = c.namespace_for(&res, object.namespace.as_deref());
-        if let Some(ns) = &ns {
-            check_name("namespace", ns)?;
-        }
-        call.check_resolved("delete", &res, ns.as_deref())?;
+        let (res, ns) = call.resolve_object("delete", &object).await?;
         let policy = match propagation {
             wit::Propagation::Background => "Background",
             wit::Propagation::Foreground => "Foreground",

@@ -123,6 +123,20 @@ struct Observation {
     problems: Vec<Problem>,
 }
 
+/// Counts of a workload with `spec.replicas` (Deployment, StatefulSet): unset replicas mean 1.
+fn replica_counts(w: &Value) -> Counts {
+    Counts {
+        desired: w
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(0) as u32,
+        updated: n(w, "/status/updatedReplicas"),
+        ready: n(w, "/status/readyReplicas"),
+        available: n(w, "/status/availableReplicas"),
+    }
+}
+
 fn n(v: &Value, pointer: &str) -> u32 {
     v.pointer(pointer)
         .and_then(Value::as_i64)
@@ -305,17 +319,7 @@ impl ContextClient {
                 (c, done)
             }
             WorkloadKind::Deployment => {
-                let desired = w
-                    .pointer("/spec/replicas")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1)
-                    .max(0) as u32;
-                let c = Counts {
-                    desired,
-                    updated: n(&w, "/status/updatedReplicas"),
-                    ready: n(&w, "/status/readyReplicas"),
-                    available: n(&w, "/status/availableReplicas"),
-                };
+                let c = replica_counts(&w);
                 let total = n(&w, "/status/replicas");
                 if let Some(cond) = w
                     .pointer("/status/conditions")
@@ -339,17 +343,7 @@ impl ContextClient {
                 (c, done)
             }
             WorkloadKind::StatefulSet => {
-                let desired = w
-                    .pointer("/spec/replicas")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1)
-                    .max(0) as u32;
-                let c = Counts {
-                    desired,
-                    updated: n(&w, "/status/updatedReplicas"),
-                    ready: n(&w, "/status/readyReplicas"),
-                    available: n(&w, "/status/availableReplicas"),
-                };
+                let c = replica_counts(&w);
                 let done = seen && c.updated >= c.desired && c.ready >= c.desired;
                 (c, done)
             }
